@@ -11,7 +11,7 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from portal.env import EnvError, check_secret_key, env_bool, env_int, env_list, env_str, env_url
+from portal.env import check_secret_key, env_bool, env_int, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -134,6 +134,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+if DEBUG:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # --- Portal behaviour --------------------------------------------------------------------------------
 # Synthetic (test) national ID numbers are accepted in development and tests, refused in production.
@@ -229,5 +231,3 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
-
-__all__ = ["EnvError"]

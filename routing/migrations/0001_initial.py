@@ -5,30 +5,74 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('portal', '0001_initial'),
+        ("portal", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Coverage',
+            name="Coverage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('office_kind', models.CharField(choices=[('AMK', 'AMK centre'), ('PASIENTREISER', 'Pasientreiser office')], max_length=16, verbose_name='office kind')),
-                ('valid_from', models.DateField(verbose_name='valid from')),
-                ('valid_to', models.DateField(blank=True, help_text='Empty: still valid.', null=True, verbose_name='valid to')),
-                ('note', models.CharField(blank=True, max_length=200, verbose_name='note')),
-                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='coverage', to='portal.municipality', verbose_name='municipality')),
-                ('office', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='coverage', to='portal.office', verbose_name='office')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "office_kind",
+                    models.CharField(
+                        choices=[("AMK", "AMK centre"), ("PASIENTREISER", "Pasientreiser office")],
+                        max_length=16,
+                        verbose_name="office kind",
+                    ),
+                ),
+                ("valid_from", models.DateField(verbose_name="valid from")),
+                (
+                    "valid_to",
+                    models.DateField(
+                        blank=True, help_text="Empty: still valid.", null=True, verbose_name="valid to"
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=200, verbose_name="note")),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="coverage",
+                        to="portal.municipality",
+                        verbose_name="municipality",
+                    ),
+                ),
+                (
+                    "office",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="coverage",
+                        to="portal.office",
+                        verbose_name="office",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'coverage',
-                'verbose_name_plural': 'coverage',
-                'ordering': ['municipality__number', 'office_kind', 'valid_from'],
-                'constraints': [models.UniqueConstraint(fields=('municipality', 'office_kind', 'valid_from'), name='coverage_unique_start'), models.CheckConstraint(condition=models.Q(('valid_to__isnull', True), ('valid_to__gte', models.F('valid_from')), _connector='OR'), name='coverage_valid_range')],
+                "verbose_name": "coverage",
+                "verbose_name_plural": "coverage",
+                "ordering": ["municipality__number", "office_kind", "valid_from"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("municipality", "office_kind", "valid_from"), name="coverage_unique_start"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("valid_to__isnull", True),
+                            ("valid_to__gte", models.F("valid_from")),
+                            _connector="OR",
+                        ),
+                        name="coverage_valid_range",
+                    ),
+                ],
             },
         ),
     ]
