@@ -18,9 +18,7 @@ class HealthTrust(models.Model):
     white_cars_from_pasientreiser = models.BooleanField(
         _("white cars dispatched by Pasientreiser"),
         default=False,
-        help_text=_(
-            "When set, white-car orders in this trust's area go to its Pasientreiser office, not the AMK."
-        ),
+        help_text=_("When set, white-car orders in this trust's area go to its Pasientreiser office, not the AMK."),
     )
     default_amk = models.ForeignKey(
         "Office",

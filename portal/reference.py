@@ -48,9 +48,7 @@ def load_reference_data(data_dir: Path = DATA_DIR) -> LoadReport:
     report = LoadReport()
     trusts = {}
     for row in _rows("trusts.csv", data_dir):
-        trusts[row["code"]], _ = HealthTrust.objects.update_or_create(
-            code=row["code"], defaults={"name": row["name"]}
-        )
+        trusts[row["code"]], _ = HealthTrust.objects.update_or_create(code=row["code"], defaults={"name": row["name"]})
         report.trusts += 1
 
     offices = {}

@@ -27,9 +27,7 @@ def unit_get_or_create(
     if municipality_number:
         municipality = Municipality.objects.filter(number=municipality_number).first()
         if municipality is None:
-            raise ValidationError(
-                {"municipality": _("Unknown municipality number %s.") % municipality_number}
-            )
+            raise ValidationError({"municipality": _("Unknown municipality number %s.") % municipality_number})
     return RequisitioningUnit.objects.create(
         name=name, kind=kind, municipality=municipality, trust=municipality.trust if municipality else None
     )

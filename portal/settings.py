@@ -89,9 +89,7 @@ _database_url = env_url(
     f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
     schemes={"sqlite", "postgres", "postgresql", "pgsql"},
 )
-DATABASES = {
-    "default": dj_database_url.parse(_database_url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60))
-}
+DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
@@ -196,6 +194,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"LevelEnum": "requisitions.models.Level", "StatusEnum": "requisitions.models.Status"},
 }
 
 # --- Security ----------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ api_v1 = [
     path("offices/", api_views.OfficeList.as_view(), name="office-list"),
     path("postal-codes/<str:code>/", api_views.PostalCodeDetail.as_view(), name="postal-code-detail"),
     path("routing/preview/", routing_api.RoutingPreview.as_view(), name="routing-preview"),
+    path("", include("requisitions.api.urls")),
 ]
 
 urlpatterns = [

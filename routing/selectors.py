@@ -19,9 +19,7 @@ def area_for_municipality(municipality: Municipality) -> Area:
     rows = Coverage.objects.filter(municipality=municipality).select_related("office")
     trust = municipality.trust
     return Area(
-        coverage=tuple(
-            CoverageRow(r.office_kind, office_ref(r.office), r.valid_from, r.valid_to) for r in rows
-        ),
+        coverage=tuple(CoverageRow(r.office_kind, office_ref(r.office), r.valid_from, r.valid_to) for r in rows),
         white_cars_from_pasientreiser=bool(trust and trust.white_cars_from_pasientreiser),
     )
 

@@ -89,3 +89,13 @@ def api_client_for(user) -> APIClient:
 @pytest.fixture
 def api():
     return api_client_for
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests under tests/integration and tests/e2e carry their marker without repeating it."""
+    for item in items:
+        path = str(item.path)
+        if "/tests/integration/" in path:
+            item.add_marker(pytest.mark.integration)
+        elif "/tests/e2e/" in path:
+            item.add_marker(pytest.mark.e2e)

@@ -23,9 +23,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("code", models.CharField(max_length=16, unique=True, verbose_name="code")),
                 ("name", models.CharField(max_length=120, verbose_name="name")),
@@ -49,18 +47,14 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 (
                     "number",
                     models.CharField(
                         max_length=4,
                         unique=True,
-                        validators=[
-                            django.core.validators.RegexValidator("^\\d{4}$", "Must be four digits.")
-                        ],
+                        validators=[django.core.validators.RegexValidator("^\\d{4}$", "Must be four digits.")],
                         verbose_name="number",
                     ),
                 ),
@@ -89,9 +83,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("code", models.CharField(max_length=32, unique=True, verbose_name="code")),
                 ("name", models.CharField(max_length=120, verbose_name="name")),
@@ -154,18 +146,14 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 (
                     "code",
                     models.CharField(
                         max_length=4,
                         unique=True,
-                        validators=[
-                            django.core.validators.RegexValidator("^\\d{4}$", "Must be four digits.")
-                        ],
+                        validators=[django.core.validators.RegexValidator("^\\d{4}$", "Must be four digits.")],
                         verbose_name="postal code",
                     ),
                 ),
@@ -191,9 +179,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("name", models.CharField(max_length=160, unique=True, verbose_name="name")),
                 (
@@ -242,9 +228,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("password", models.CharField(max_length=128, verbose_name="password")),
                 ("last_login", models.DateTimeField(blank=True, null=True, verbose_name="last login")),
@@ -297,9 +281,7 @@ class Migration(migrations.Migration):
                         help_text="Health personnel register number of a clinician.",
                         max_length=9,
                         validators=[
-                            django.core.validators.RegexValidator(
-                                "^\\d{6,9}$", "An HPR number has 6 to 9 digits."
-                            )
+                            django.core.validators.RegexValidator("^\\d{6,9}$", "An HPR number has 6 to 9 digits.")
                         ],
                         verbose_name="HPR number",
                     ),

@@ -17,9 +17,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 (
                     "office_kind",
@@ -32,9 +30,7 @@ class Migration(migrations.Migration):
                 ("valid_from", models.DateField(verbose_name="valid from")),
                 (
                     "valid_to",
-                    models.DateField(
-                        blank=True, help_text="Empty: still valid.", null=True, verbose_name="valid to"
-                    ),
+                    models.DateField(blank=True, help_text="Empty: still valid.", null=True, verbose_name="valid to"),
                 ),
                 ("note", models.CharField(blank=True, max_length=200, verbose_name="note")),
                 (

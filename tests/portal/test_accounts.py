@@ -34,9 +34,7 @@ def test_create_portal_user_prints_only_the_token(reference_data, capsys):
 
 def test_running_it_twice_keeps_one_user_and_token(reference_data, capsys):
     for _ in range(2):
-        call_command(
-            "create_portal_user", "staff", "--role", "office_staff", "--office", "AMK-OSLO", "--token"
-        )
+        call_command("create_portal_user", "staff", "--role", "office_staff", "--office", "AMK-OSLO", "--token")
     first, second = capsys.readouterr().out.split()
     assert first == second
     assert User.objects.get(username="staff").office.code == "AMK-OSLO"

@@ -17,9 +17,7 @@ def _snapshot():
         list(Office.objects.values_list("code", "kind", "trust__code", "cut_off_time")),
         Municipality.objects.count(),
         PostalCode.objects.count(),
-        list(
-            Coverage.objects.values_list("municipality__number", "office_kind", "office__code", "valid_from")
-        ),
+        list(Coverage.objects.values_list("municipality__number", "office_kind", "office__code", "valid_from")),
     )
 
 

@@ -1,0 +1,59 @@
+"""Reads, always scoped to what the user may see; the access helper answers 404 or 403."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from portal import roles
+from requisitions import states
+from requisitions.models import Requisition
+
+
+def requisitions_visible_to(user) -> QuerySet[Requisition]:
+    qs = Requisition.objects.all()
+    if not user.is_authenticated:
+        return qs.none()
+    if user.is_superuser or roles.has_role(user, roles.AUDITOR):
+        return qs
+    user_roles = roles.roles_of(user)
+    if user_roles & {roles.REQUISITIONER, roles.CLERK} and user.unit_id:
+        return qs.filter(unit_id=user.unit_id)
+    if roles.OFFICE_STAFF in user_roles and user.office_id:
+        return qs.filter(office_id=user.office_id)
+    return qs.none()
+
+
+def actors_for(user, requisition: Requisition) -> frozenset[str]:
+    """The roles in the status machine (requisitions.states) this user holds for this order."""
+    actors = set()
+    user_roles = roles.roles_of(user)
+    if user_roles & {roles.REQUISITIONER, roles.CLERK} and user.unit_id == requisition.unit_id:
+        actors.add(states.UNIT)
+    if roles.REQUISITIONER in user_roles and user.pk == requisition.requisitioner_id:
+        actors.add(states.CLINICIAN)
+    if roles.OFFICE_STAFF in user_roles and user.office_id and user.office_id == requisition.office_id:
+        actors.add(states.OFFICE)
+    if user.is_superuser:
+        actors.add(states.ADMIN)
+    return frozenset(actors)
+
+
+def access_requisition(user, pk: int, *, for_write: bool = False, queryset=None) -> Requisition:
+    """Load a requisition the user may see (404 otherwise); with for_write, 403 for read-only viewers."""
+    from django.core.exceptions import PermissionDenied
+
+    qs = queryset if queryset is not None else requisitions_visible_to(user)
+    try:
+        requisition = qs.get(pk=pk)
+    except (Requisition.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    if for_write and not actors_for(user, requisition):
+        raise PermissionDenied
+    return requisition
+
+
+def with_details(qs: QuerySet[Requisition]) -> QuerySet[Requisition]:
+    return qs.select_related(
+        "patient", "patient__municipality", "office", "unit", "requisitioner", "entered_by"
+    ).prefetch_related("trips", "trips__from_municipality", "trips__to_municipality", "events", "events__actor")
