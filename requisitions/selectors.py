@@ -57,3 +57,26 @@ def with_details(qs: QuerySet[Requisition]) -> QuerySet[Requisition]:
     return qs.select_related(
         "patient", "patient__municipality", "office", "unit", "requisitioner", "entered_by"
     ).prefetch_related("trips", "trips__from_municipality", "trips__to_municipality", "events", "events__actor")
+
+
+def helseekspress_routes() -> list:
+    """The admin-edited route table as the pure module's Route values."""
+    import datetime as dt
+
+    from requisitions.helseekspress import Route, RouteStop
+    from requisitions.models import HelseekspressRoute
+
+    routes = []
+    for route in HelseekspressRoute.objects.prefetch_related("stops__municipality"):
+        routes.append(
+            Route(
+                code=route.code,
+                name=route.name,
+                stops=tuple(RouteStop(s.municipality.number, s.minutes_from_start) for s in route.stops.all()),
+                weekdays=frozenset(route.weekdays),
+                departures=tuple(dt.time.fromisoformat(value) for value in route.departures),
+                valid_from=route.valid_from,
+                valid_to=route.valid_to,
+            )
+        )
+    return routes

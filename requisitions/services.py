@@ -315,3 +315,47 @@ def requisition_transition(
     if target == states.SUBMITTED:
         _announce_submitted(requisition)
     return requisition
+
+
+@transaction.atomic
+def series_create(
+    *,
+    orders: list[Order],
+    weekdays: list[int],
+    entered_by: User,
+    requisitioner: User,
+    unit: RequisitioningUnit,
+    now: dt.datetime | None = None,
+) -> Series:
+    """One requisition per date, linked to a series; all or nothing."""
+    firsts = [check_trips(order.trips, now=now or timezone.now()).appointment_at for order in orders]
+    series = Series.objects.create(
+        unit=unit,
+        weekdays=sorted(weekdays),
+        first_date=timezone.localdate(min(firsts)),
+        last_date=timezone.localdate(max(firsts)),
+    )
+    for order in orders:
+        requisition_create(
+            order=order, entered_by=entered_by, requisitioner=requisitioner, unit=unit, now=now, series=series
+        )
+    return series
+
+
+@transaction.atomic
+def series_cancel_from(
+    *, series: Series, from_date: dt.date, user: User, actors: frozenset[str], reason: str
+) -> list[Requisition]:
+    """Cancel every still-cancellable order of the series on or after ``from_date``."""
+    cancelled = []
+    for requisition in series.requisitions.select_for_update().order_by("first_trip_at"):
+        if timezone.localdate(requisition.first_trip_at) < from_date:
+            continue
+        if (requisition.status, states.CANCELLED) not in states.TRANSITIONS:
+            continue
+        cancelled.append(
+            requisition_transition(
+                requisition=requisition, user=user, actors=actors, target=states.CANCELLED, note=reason
+            )
+        )
+    return cancelled

@@ -52,7 +52,7 @@ class Command(BaseCommand):
         admin, _ = User.objects.get_or_create(username="admin", defaults={"is_staff": True, "is_superuser": True})
         admin.set_password(DEMO_PASSWORD)
         admin.save()
-        from requisitions.demo import seed_demo_data
+        from routing.demo import seed_demo_data
 
         summary = seed_demo_data(units=units)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {summary}"))
