@@ -170,3 +170,31 @@ class User(AbstractUser):
 
     def display_name(self) -> str:
         return self.get_full_name() or self.username
+
+
+class AccessLog(models.Model):
+    """Who saw which patient's data, when, where. Written by portal.access_log.log_access; never edited.
+
+    ``requisition_id`` and ``patient_id`` are plain numbers, not foreign keys: the log must outlive the
+    rows it names, and ``portal`` must not depend on ``requisitions``.
+    """
+
+    class Via(models.TextChoices):
+        WEB = "web", _("web")
+        API = "api", _("API")
+
+    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.PROTECT, related_name="access_log_entries")
+    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    requisition_id = models.PositiveBigIntegerField(_("requisition"), null=True, blank=True, db_index=True)
+    patient_id = models.PositiveBigIntegerField(_("patient"))
+    page = models.CharField(_("page"), max_length=80)
+    via = models.CharField(_("via"), max_length=3, choices=Via.choices, default=Via.WEB)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log")
+        indexes = [models.Index(fields=["patient_id", "-at"], name="access_log_patient_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.page} {self.at:%Y-%m-%d %H:%M}"

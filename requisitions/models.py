@@ -258,3 +258,6 @@ class HelseekspressStop(models.Model):
 
     def __str__(self) -> str:
         return f"{self.route} {self.order}: {self.municipality}"
+
+
+from requisitions.models_compliance import *  # noqa: E402,F401,F403

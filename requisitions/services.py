@@ -144,7 +144,7 @@ def check_trips(trips: list[TripInput], *, now: dt.datetime) -> TripInput:
     for index, trip in enumerate(trips):
         if trip.direction == Trip.Direction.OUTBOUND and trip.appointment_at is None:
             per_trip[index]["appointment_at"] = [_("Give the appointment time.")]
-        elif trip.direction == Trip.Direction.RETURN and trip.pickup_at is None and not trip.pickup_when_ready:
+        elif trip.direction == Trip.Direction.RETURN and trip.starts_at is None and not trip.pickup_when_ready:
             per_trip[index]["pickup_at"] = [_("Give the pickup time or choose pickup when ready.")]
         for name in ("appointment_at", "pickup_at"):
             when = getattr(trip, name)
@@ -152,9 +152,11 @@ def check_trips(trips: list[TripInput], *, now: dt.datetime) -> TripInput:
                 per_trip[index].setdefault(name, []).append(_("The time is in the past."))
     if any(per_trip):
         raise InputError({"trips": per_trip})
-    if returns and returns[0].pickup_at and returns[0].pickup_at <= outbound[0].appointment_at:
-        index = trips.index(returns[0])
-        per_trip[index]["pickup_at"] = [_("The return trip must start after the outbound appointment.")]
+    # A return gives its time as pickup_at (web form) or, as in the API contract, appointment_at.
+    back = returns[0] if returns else None
+    name = "pickup_at" if back and back.pickup_at else "appointment_at"
+    if back and getattr(back, name) and getattr(back, name) <= outbound[0].appointment_at:
+        per_trip[trips.index(back)][name] = [_("The return trip must start after the outbound appointment.")]
         raise InputError({"trips": per_trip})
     return outbound[0]
 
@@ -359,3 +361,33 @@ def series_cancel_from(
             )
         )
     return cancelled
+
+
+@transaction.atomic
+def requisition_amend_resubmit(
+    *,
+    requisition: Requisition,
+    user: User,
+    actors: frozenset[str],
+    answer: str,
+    appointment_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> Requisition:
+    """Answer the office's question (and move the appointment if needed), then submit again."""
+    now = now or timezone.now()
+    answer = answer.strip()
+    if not answer:
+        raise InputError({"answer": [_("Answer the office's question.")]})
+    if appointment_at is not None:
+        if appointment_at <= now:
+            raise InputError({"appointment_at": [_("The time is in the past.")]})
+        Trip.objects.filter(requisition=requisition, direction=Trip.Direction.OUTBOUND).update(
+            appointment_at=appointment_at
+        )
+        requisition.first_trip_at = appointment_at
+        requisition.save(update_fields=["first_trip_at", "updated_at"])
+    requisition.notes = f"{requisition.notes}\n{answer}".strip()
+    requisition.save(update_fields=["notes", "updated_at"])
+    return requisition_transition(
+        requisition=requisition, user=user, actors=actors, target=states.SUBMITTED, note=answer
+    )

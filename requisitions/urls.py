@@ -14,4 +14,5 @@ urlpatterns = [
     path("<int:pk>/", views.order_detail, name="detail"),
     path("<int:pk>/kanseller/", views.order_cancel, name="cancel"),
     path("<int:pk>/attester/", views.order_attest, name="attest"),
+    path("<int:pk>/send-igjen/", views.order_resubmit, name="resubmit"),
 ]

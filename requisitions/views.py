@@ -36,6 +36,7 @@ from requisitions.services import (
     check_answers,
     check_level,
     check_trips,
+    requisition_amend_resubmit,
     requisition_create,
     requisition_transition,
     series_cancel_from,
@@ -421,4 +422,36 @@ def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def order_attest(request: HttpRequest, pk: int) -> HttpResponse:
     if _transition_view(request, pk, states.SUBMITTED):
         messages.success(request, _("You attested the order. It has been sent."))
+    return redirect("requisitions:detail", pk=pk)
+
+
+@ordering
+@require_POST
+def order_resubmit(request: HttpRequest, pk: int) -> HttpResponse:
+    """A returned order: answer the office's question, optionally move the appointment, send again."""
+    requisition = access_requisition(request.user, pk, for_write=True)
+    appointment = None
+    raw = request.POST.get("appointment_at", "")
+    if raw:
+        try:
+            appointment = timezone.make_aware(dt.datetime.fromisoformat(raw))
+        except ValueError:
+            messages.error(request, _("Give the appointment as a date and time."))
+            return redirect("requisitions:detail", pk=pk)
+    try:
+        requisition_amend_resubmit(
+            requisition=requisition,
+            user=request.user,
+            actors=actors_for(request.user, requisition),
+            answer=request.POST.get("answer", ""),
+            appointment_at=appointment,
+        )
+    except InputError as exc:
+        for field_messages in exc.errors.values():
+            for message in field_messages:
+                messages.error(request, message)
+    except states.TransitionError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The order was sent again."))
     return redirect("requisitions:detail", pk=pk)

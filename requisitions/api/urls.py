@@ -1,6 +1,6 @@
 from django.urls import path
 
-from requisitions.api import views
+from requisitions.api import compliance, views
 
 urlpatterns = [
     path("beon/evaluate/", views.Evaluate.as_view(), name="beon-evaluate"),
@@ -14,4 +14,7 @@ urlpatterns = [
         name="requisition-transition",
     ),
     path("offices/<str:code>/queue/", views.OfficeQueue.as_view(), name="office-queue"),
+    path("compliance/me/", compliance.ComplianceMe.as_view(), name="compliance-me"),
+    path("compliance/requisitioners/", compliance.ComplianceRequisitioners.as_view(), name="compliance-requisitioners"),
+    path("patients/<str:national_id>/access-log/", compliance.PatientAccessLog.as_view(), name="patient-access-log"),
 ]

@@ -10,13 +10,14 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal import roles
+from portal.access_log import log_access
 from portal.models import Office, User
 from requisitions import beon, states
 from requisitions.api.idempotency import idempotent
@@ -58,12 +59,37 @@ class OfficeStaff(HasRole):
     roles = (roles.OFFICE_STAFF,)
 
 
+class SeesRequisitions(CanSeeRequisitions):
+    """One order's endpoints: someone signed in without a role here can see no order at all, so 404."""
+
+    def has_permission(self, request, view) -> bool:
+        allowed = super().has_permission(request, view)
+        if not allowed and request.user and request.user.is_authenticated:
+            raise NotFound
+        return allowed
+
+
+def _require_role(request: Request, *names: str) -> None:
+    """After the access helper: the caller may see the order but their role may not do this (403)."""
+    if not roles.has_role(request.user, *names):
+        raise PermissionDenied(_("Your role may not do this."))
+
+
+def _keyed_by_index(errors):
+    """Service errors list one dict per item (``[{}, {...}]``); like DRF, the API keys them by index."""
+    if isinstance(errors, dict):
+        return {key: _keyed_by_index(value) for key, value in errors.items()}
+    if isinstance(errors, list) and any(isinstance(item, dict) for item in errors):
+        return {index: _keyed_by_index(item) for index, item in enumerate(errors) if item}
+    return errors
+
+
 class DomainErrors:
     """Turn the services' domain errors into the contract's statuses."""
 
     def handle_exception(self, exc):
         if isinstance(exc, InputError):
-            return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
+            return Response(_keyed_by_index(exc.errors), status=status.HTTP_400_BAD_REQUEST)
         if isinstance(exc, states.TransitionError):
             code = status.HTTP_403_FORBIDDEN if exc.forbidden else status.HTTP_409_CONFLICT
             return Response({"detail": exc.message}, status=code)
@@ -171,11 +197,12 @@ class RequisitionListCreate(DomainErrors, generics.GenericAPIView):
 
 
 class RequisitionDetail(DomainErrors, APIView):
-    permission_classes = [CanSeeRequisitions]
+    permission_classes = [SeesRequisitions]
 
     @extend_schema(responses=RequisitionSerializer)
     def get(self, request: Request, pk: int) -> Response:
         requisition = access_requisition(request.user, pk, queryset=with_details(requisitions_visible_to(request.user)))
+        log_access(request.user, [requisition], "requisition-detail", via="api")
         return Response(RequisitionSerializer(requisition).data)
 
 
@@ -191,7 +218,7 @@ def _act(request: Request, pk: int, target: str, **kwargs) -> Response:
 
 
 class RequisitionCancel(DomainErrors, APIView):
-    permission_classes = [CanSeeRequisitions]
+    permission_classes = [SeesRequisitions]
 
     @extend_schema(request=CancelSerializer, responses=RequisitionSerializer)
     def post(self, request: Request, pk: int) -> Response:
@@ -203,21 +230,24 @@ class RequisitionCancel(DomainErrors, APIView):
 
 
 class RequisitionAttest(DomainErrors, APIView):
-    permission_classes = [CanOrder]
+    permission_classes = [SeesRequisitions]
 
     @extend_schema(request=None, responses=RequisitionSerializer)
     def post(self, request: Request, pk: int) -> Response:
         """The named clinician attests an order a clerk entered; it is then submitted."""
+        access_requisition(request.user, pk)
+        _require_role(request, roles.REQUISITIONER)
         return _act(request, pk, states.SUBMITTED)
 
 
 class RequisitionTransition(DomainErrors, APIView):
-    permission_classes = [OfficeStaff]
+    permission_classes = [SeesRequisitions]
 
     @extend_schema(request=TransitionSerializer, responses=RequisitionSerializer)
     def post(self, request: Request, pk: int) -> Response:
         """Office staff move an order on: accept, schedule, complete, no-show, return or cancel."""
         access_requisition(request.user, pk)
+        _require_role(request, roles.OFFICE_STAFF)
         serializer = TransitionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

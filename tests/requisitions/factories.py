@@ -5,8 +5,8 @@
   ``requisition_submitted`` receiver, run eagerly on commit).
 - ``advance(requisition, by=user, to=...)``: moves it on with ``requisition_transition``.
 - ``reference_data``: a drop-in, faster replacement for the conftest fixture (import it into a test
-  module). The first test loads the region with ``load_reference_data``; later tests restore the same
-  rows with a handful of bulk inserts instead of thousands of ``update_or_create`` calls.
+  module). The first test loads the region with ``load_reference_data``; later tests insert the same
+  rows again with one ``executemany`` per table instead of thousands of ``update_or_create`` calls.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import datetime as dt
 
 import pytest
 from django.core.management.color import no_style
-from django.db import connection
+from django.db import connection, transaction
 from django.test import TestCase
 from django.utils import timezone
 
@@ -36,16 +36,26 @@ _REFERENCE_MODELS = (HealthTrust, Office, Municipality, PostalCode, Coverage)
 _snapshot: dict = {}
 
 
+def _insert_statement(model) -> tuple[str, list[tuple]]:
+    fields = model._meta.concrete_fields
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    rows = [
+        tuple(f.get_db_prep_value(row[f.attname], connection) for f in fields) for row in model.objects.values()
+    ]
+    return f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) VALUES ({placeholders})", rows
+
+
 @pytest.fixture
 def reference_data(db):
     """The region's reference data, as ``tests/conftest.py`` loads it, in a fraction of the time."""
     if not _snapshot:
         _snapshot["report"] = load_reference_data()
-        _snapshot["rows"] = [(model, list(model.objects.values())) for model in _REFERENCE_MODELS]
+        _snapshot["inserts"] = [_insert_statement(model) for model in _REFERENCE_MODELS]
         return _snapshot["report"]
-    for model, rows in _snapshot["rows"]:
-        model.objects.bulk_create([model(**row) for row in rows], batch_size=2000)
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        for sql, rows in _snapshot["inserts"]:
+            cursor.executemany(sql, rows)
         for sql in connection.ops.sequence_reset_sql(no_style(), list(_REFERENCE_MODELS)):
             cursor.execute(sql)
     return _snapshot["report"]
