@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from portal.env import check_secret_key, env_bool, env_int, env_list, env_str, env_url
@@ -173,6 +174,11 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 CELERY_BEAT_SCHEDULE = {
     "sweep-unrouted": {"task": "routing.tasks.sweep_unrouted", "schedule": 60.0},
+    # 03:30 Oslo time occurs exactly once on both daylight-saving change days.
+    "rebuild-compliance-rollup": {
+        "task": "requisitions.tasks.rebuild_compliance_rollup",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }
 
 # --- API ---------------------------------------------------------------------------------------------

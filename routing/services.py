@@ -1,4 +1,4 @@
-"""Routing writes: claim a submitted order, resolve its office, record the event."""
+"""Routing writes: claim a submitted order, resolve its office, record the event, queue the delivery."""
 
 from __future__ import annotations
 
@@ -12,26 +12,56 @@ from portal.models import Office
 from requisitions import cutoff, states
 from requisitions.models import Requisition, Trip
 from requisitions.services import event_record
-from routing.resolver import resolve
+from routing.delivery import webhook_delivery_create
+from routing.resolver import Area, UnknownLevel, resolve
 from routing.selectors import area_for_municipality, area_for_trust
 
 logger = logging.getLogger(__name__)
 
 
-def _area_for(requisition: Requisition):
-    outbound = requisition.trips.select_related("from_municipality__trust").get(direction=Trip.Direction.OUTBOUND)
+class NoOffice(Exception):
+    """Why an order cannot be routed; the text becomes the routing_failed event's note (no personal data)."""
+
+
+def _area_for(requisition: Requisition) -> Area:
+    """The pickup municipality's coverage; outside the region, the requisitioning unit's trust."""
+    outbound = (
+        Trip.objects.select_related("from_municipality__trust")
+        .filter(requisition=requisition, direction=Trip.Direction.OUTBOUND)
+        .first()
+    )
+    if outbound is None:
+        raise NoOffice("the order has no outbound trip")
     pickup = outbound.from_municipality
     if pickup.trust_id:
         return area_for_municipality(pickup)
     trust = requisition.unit.effective_trust
-    return area_for_trust(trust) if trust else None
+    if trust is None:
+        raise NoOffice(f"pickup municipality {pickup.number} is outside the region and the unit has no trust")
+    return area_for_trust(trust)
+
+
+def _office_for(requisition: Requisition, *, on: dt.date) -> Office:
+    area = _area_for(requisition)
+    try:
+        office_ref = resolve(requisition.level, area, on=on)
+    except UnknownLevel:
+        raise NoOffice(f"unknown level {requisition.level!r}") from None
+    if office_ref is None:
+        raise NoOffice(f"no office covers level {requisition.level} for the pickup on {on.isoformat()}")
+    office = Office.objects.filter(code=office_ref.code).first()
+    if office is None:
+        raise NoOffice(f"office {office_ref.code} no longer exists")
+    return office
 
 
 @transaction.atomic
 def requisition_route(*, requisition_id: int, now: dt.datetime | None = None) -> str | None:
-    """Route one submitted order. Safe to run any number of times: only a submitted order is touched.
+    """Route one submitted order. Safe to run any number of times, also concurrently: the row is locked
+    and only a ``submitted`` order is touched, so a repeat (or the loser of a race) does nothing.
 
-    Returns the new status, or None when there was nothing to do.
+    Returns the new status (``routed`` or ``routing_failed``), or None when there was nothing to do.
+    An order no office can take is marked ``routing_failed`` with the reason, never left behind.
     """
     requisition = (
         Requisition.objects.select_for_update(of=("self",))
@@ -42,9 +72,9 @@ def requisition_route(*, requisition_id: int, now: dt.datetime | None = None) ->
     if requisition is None:
         return None
     now = now or timezone.now()
-    area = _area_for(requisition)
-    office_ref = resolve(requisition.level, area, on=timezone.localdate(now)) if area else None
-    if office_ref is None:
+    try:
+        office = _office_for(requisition, on=timezone.localdate(now))
+    except NoOffice as exc:
         requisition.status = states.ROUTING_FAILED
         requisition.save(update_fields=["status", "updated_at"])
         event_record(
@@ -53,11 +83,10 @@ def requisition_route(*, requisition_id: int, now: dt.datetime | None = None) ->
             action="routing.failed",
             source=states.SUBMITTED,
             target=states.ROUTING_FAILED,
-            note="no office covers the pickup municipality",
+            note=str(exc),
         )
-        logger.warning("requisition %s: no office found, marked routing_failed", requisition.pk)
+        logger.warning("requisition %s marked routing_failed: %s", requisition.pk, exc)
         return states.ROUTING_FAILED
-    office = Office.objects.get(code=office_ref.code)
     # The office's own cut-off decides lateness once we know the office.
     lateness = cutoff.assess(requisition.submitted_at or now, requisition.first_trip_at, cut_off=office.cut_off_time)
     requisition.office = office
@@ -74,5 +103,6 @@ def requisition_route(*, requisition_id: int, now: dt.datetime | None = None) ->
         target=states.ROUTED,
         note=office.code,
     )
+    webhook_delivery_create(requisition=requisition)
     logger.info("requisition %s routed to %s", requisition.pk, office.code)
     return states.ROUTED

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -72,7 +73,7 @@ class SeesRequisitions(CanSeeRequisitions):
 def _require_role(request: Request, *names: str) -> None:
     """After the access helper: the caller may see the order but their role may not do this (403)."""
     if not roles.has_role(request.user, *names):
-        raise PermissionDenied(_("Your role may not do this."))
+        raise PermissionDenied(_("You may not change this order."))
 
 
 def _keyed_by_index(errors):
@@ -108,7 +109,7 @@ class Evaluate(DomainErrors, APIView):
             if ruleset is None:
                 raise ValidationError({"checklist_version": [_("Unknown checklist version: %s.") % version]})
         else:
-            ruleset = ruleset_in_force(dt.date.today())
+            ruleset = ruleset_in_force(timezone.localdate())
         try:
             result = beon.evaluate(ruleset, serializer.validated_data["answers"])
         except beon.AnswerError as exc:
@@ -251,14 +252,20 @@ class RequisitionTransition(DomainErrors, APIView):
         serializer = TransitionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        return _act(
-            request,
-            pk,
-            data["to"],
-            note=data["note"],
-            pickup_at=data.get("pickup_at"),
-            provider_note=data["provider"],
-        )
+        try:
+            return _act(
+                request,
+                pk,
+                data["to"],
+                note=data["note"],
+                pickup_at=data.get("pickup_at"),
+                provider_note=data["provider"],
+            )
+        except InputError as exc:
+            # This body carries the reason for cancelling as "note": name the field the caller sent.
+            if "reason" in exc.errors:
+                exc.errors["note"] = exc.errors.pop("reason")
+            raise
 
 
 class OfficeQueue(generics.ListAPIView):

@@ -4,9 +4,12 @@
 - ``requisition_for(user, ...)``: an order saved by ``requisition_create`` (and routed by the real
   ``requisition_submitted`` receiver, run eagerly on commit).
 - ``advance(requisition, by=user, to=...)``: moves it on with ``requisition_transition``.
-- ``reference_data``: a drop-in, faster replacement for the conftest fixture (import it into a test
-  module). The first test loads the region with ``load_reference_data``; later tests insert the same
-  rows again with one ``executemany`` per table instead of thousands of ``update_or_create`` calls.
+- ``api`` and ``reference_data``: drop-in, faster replacements for the conftest fixtures (import them
+  into a test module). ``api`` shares one request handler between clients, so the middleware (and
+  WhiteNoise's scan of the static files) loads once per run instead of once per client.
+  For ``reference_data`` the first test loads the region with ``load_reference_data``; later tests
+  insert the same rows again with one ``executemany`` per table instead of thousands of
+  ``update_or_create`` calls.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.test import TestCase
 from django.utils import timezone
+from rest_framework.test import ForceAuthClientHandler
 
 from portal.models import HealthTrust, Municipality, Office, PostalCode
 from portal.reference import load_reference_data
@@ -28,6 +32,7 @@ from requisitions.national_id import make_synthetic_national_id
 from requisitions.selectors import actors_for
 from requisitions.services import Order, requisition_create, requisition_transition
 from routing.models import Coverage
+from tests.conftest import api_client_for
 
 # --- reference data ----------------------------------------------------------------------------------
 
@@ -40,10 +45,9 @@ def _insert_statement(model) -> tuple[str, list[tuple]]:
     fields = model._meta.concrete_fields
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
-    rows = [
-        tuple(f.get_db_prep_value(row[f.attname], connection) for f in fields) for row in model.objects.values()
-    ]
-    return f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) VALUES ({placeholders})", rows
+    rows = [tuple(f.get_db_prep_value(row[f.attname], connection) for f in fields) for row in model.objects.values()]
+    table = connection.ops.quote_name(model._meta.db_table)
+    return f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows  # noqa: S608 - names from model meta
 
 
 @pytest.fixture
@@ -59,6 +63,23 @@ def reference_data(db):
         for sql in connection.ops.sequence_reset_sql(no_style(), list(_REFERENCE_MODELS)):
             cursor.execute(sql)
     return _snapshot["report"]
+
+
+_handlers: list = []
+
+
+@pytest.fixture
+def api():
+    """``api(user)``: an APIClient signed in with the user's token (anonymous for None)."""
+
+    def client_for(user):
+        client = api_client_for(user)
+        if not _handlers:
+            _handlers.append(ForceAuthClientHandler(enforce_csrf_checks=False))
+        client.handler = _handlers[0]
+        return client
+
+    return client_for
 
 
 # --- request bodies ----------------------------------------------------------------------------------
@@ -214,6 +235,7 @@ __all__ = [
     "PATH_TO",
     "address",
     "advance",
+    "api",
     "answers",
     "appointment",
     "order",

@@ -11,7 +11,12 @@ from portal import roles
 from portal.services import portal_user_create
 from requisitions.models import IdempotencyKey, Patient, Requisition
 from requisitions.national_id import _with_check_digits, make_synthetic_national_id
-from tests.requisitions.factories import address, answers, appointment, order_body, reference_data, soon  # noqa: F401
+from tests.requisitions import factories
+from tests.requisitions.factories import address, answers, appointment, order_body, soon
+
+# Faster drop-ins for the conftest fixtures of the same names (see factories).
+api = factories.api
+reference_data = factories.reference_data
 
 pytestmark = pytest.mark.django_db
 
@@ -167,6 +172,13 @@ def test_it_refuses_synthetic_national_ids_when_the_setting_forbids_them(api, cl
     response = create(api(clinician), order_body())
     assert response.status_code == 400
     messages_at(response.json(), ("patient", "national_id"))
+
+
+def test_messages_are_norwegian_by_default(api, clinician):
+    body = order_body()
+    body["patient"]["national_id"] = _wrong_checksum_id()
+    response = create(api(clinician), body)
+    assert response.json() == {"patient": {"national_id": ["Ugyldig fødselsnummer: kontrollsifferet stemmer ikke."]}}
 
 
 def test_messages_are_in_english_when_asked_for(api, clinician):

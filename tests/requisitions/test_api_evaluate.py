@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from requisitions import beon
-from tests.requisitions.factories import BASE_ANSWERS, answers, reference_data  # noqa: F401
+from tests.requisitions import factories
+from tests.requisitions.factories import BASE_ANSWERS, answers
+
+# Faster drop-ins for the conftest fixtures of the same names (see factories).
+api = factories.api
+reference_data = factories.reference_data
 
 pytestmark = pytest.mark.django_db
 
