@@ -125,7 +125,8 @@ def _checklist_context(request_data, *, errors: dict | None = None) -> dict:
         "recommended": recommended,
         "recommended_label": level_labels.get(recommended, ""),
         "missing_count": len(missing),
-        "stop": result.stop if result else None,
+        # Acute symptoms stop the order at once, before the rest of the checklist is answered.
+        "stop": result.stop if result else ("call_113" if answers.get("acute_symptoms") is True else None),
         "levels": [
             {
                 "value": value,

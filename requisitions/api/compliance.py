@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -246,10 +246,18 @@ class PatientAccessLog(generics.GenericAPIView):
     permission_classes = [IsAuditor]
     serializer_class = AccessLogEntrySerializer
 
-    @extend_schema(responses=AccessLogEntrySerializer(many=True))
-    def get(self, request: Request, national_id: str) -> Response:
-        """Who has seen this patient's orders, newest first. The auditor's own look is logged too."""
-        patient = Patient.objects.filter(national_id=national_id).only("pk").first()
+    @extend_schema(
+        request=inline_serializer("AccessLogQuery", {"national_id": serializers.CharField()}),
+        responses=AccessLogEntrySerializer(many=True),
+    )
+    def post(self, request: Request) -> Response:
+        """Who has seen this patient's orders, newest first. The auditor's own look is logged too.
+
+        A POST, so the national ID travels in the body and never in a URL (URLs end up in access logs)."""
+        national_id = request.data.get("national_id") if isinstance(request.data, dict) else None
+        if not isinstance(national_id, str) or not national_id.strip():
+            raise ValidationError({"national_id": [_("Give the patient's national ID number.")]})
+        patient = Patient.objects.filter(national_id=national_id.strip()).only("pk").first()
         if patient is None:
             raise Http404
         log_access(request.user, [], "patient-access-log", via=AccessLog.Via.API, patient_ids=[patient.pk])

@@ -16,5 +16,5 @@ urlpatterns = [
     path("offices/<str:code>/queue/", views.OfficeQueue.as_view(), name="office-queue"),
     path("compliance/me/", compliance.ComplianceMe.as_view(), name="compliance-me"),
     path("compliance/requisitioners/", compliance.ComplianceRequisitioners.as_view(), name="compliance-requisitioners"),
-    path("patients/<str:national_id>/access-log/", compliance.PatientAccessLog.as_view(), name="patient-access-log"),
+    path("patients/access-log/", compliance.PatientAccessLog.as_view(), name="patient-access-log"),
 ]

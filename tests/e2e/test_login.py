@@ -17,7 +17,9 @@ def test_a_wrong_password_is_explained(page, clinician):
     expect(page.get_by_role("alert")).to_contain_text("Feil brukernavn eller passord")
 
 
-def test_the_skip_link_is_the_first_tab_stop(page, db):
-    page.goto("/login/")
+def test_the_skip_link_is_the_first_tab_stop(page, login, clinician):
+    login(clinician)
     page.keyboard.press("Tab")
     expect(page.locator(":focus")).to_have_text("Hopp til hovedinnhold")
+    page.keyboard.press("Enter")
+    expect(page.locator("#main")).to_be_focused()

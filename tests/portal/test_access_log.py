@@ -1,4 +1,4 @@
-"""The access log: portal.access_log.log_access and GET /api/v1/patients/{national_id}/access-log/."""
+"""The access log: portal.access_log.log_access and POST /api/v1/patients/access-log/."""
 
 from __future__ import annotations
 
@@ -17,8 +17,11 @@ def requisition(clinician):
     return requisition_for(clinician, body=order_body(seed=11))
 
 
-def url_for(requisition) -> str:
-    return f"/api/v1/patients/{requisition.patient.national_id}/access-log/"
+URL = "/api/v1/patients/access-log/"
+
+
+def look_up(client, national_id):
+    return client.post(URL, {"national_id": national_id}, format="json")
 
 
 def test_log_access_writes_one_row_per_requisition(clinician, requisition, django_assert_num_queries):
@@ -69,7 +72,7 @@ def test_the_auditor_sees_who_has_seen_the_patient_newest_first(api, auditor, cl
     api(clinician).get(f"/api/v1/requisitions/{requisition.pk}/")
     api(office_worker).get(f"/api/v1/requisitions/{requisition.pk}/")
 
-    response = api(auditor).get(url_for(requisition))
+    response = look_up(api(auditor), requisition.patient.national_id)
 
     assert response.status_code == 200
     results = response.json()["results"]
@@ -86,19 +89,19 @@ def test_the_auditor_sees_who_has_seen_the_patient_newest_first(api, auditor, cl
 def test_other_patients_do_not_show(api, auditor, clinician, requisition):
     other = requisition_for(clinician, body=order_body(seed=12))
     log_access(clinician, [other], "requisition-detail")
-    results = api(auditor).get(url_for(requisition)).json()["results"]
+    results = look_up(api(auditor), requisition.patient.national_id).json()["results"]
     assert [r["page"] for r in results] == ["patient-access-log"]
 
 
 def test_an_unknown_patient_is_a_404(api, auditor):
-    assert api(auditor).get("/api/v1/patients/01010112345/access-log/").status_code == 404
+    assert look_up(api(auditor), "01010112345").status_code == 404
     assert not AccessLog.objects.exists()
 
 
 def test_login_is_required(api, requisition):
-    assert api(None).get(url_for(requisition)).status_code == 401
+    assert look_up(api(None), requisition.patient.national_id).status_code == 401
 
 
 @pytest.mark.parametrize("persona", ["clinician", "clerk", "office_worker", "outsider"])
 def test_only_auditors_may_read_the_access_log(api, request, persona, requisition):
-    assert api(request.getfixturevalue(persona)).get(url_for(requisition)).status_code == 403
+    assert look_up(api(request.getfixturevalue(persona)), requisition.patient.national_id).status_code == 403
