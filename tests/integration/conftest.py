@@ -88,7 +88,10 @@ class Worker:
                 pytest.fail(f"worker {self.name} exited with {self.proc.returncode}:\n{self.text()[-3000:]}")
             return re.search(pattern, self.text())
 
-        return wait_for(found, timeout=timeout, what=f"/{pattern}/ in worker {self.name}'s log")
+        try:
+            return wait_for(found, timeout=timeout, what=f"/{pattern}/ in worker {self.name}'s log")
+        except pytest.fail.Exception as exc:
+            raise pytest.fail.Exception(f"{exc}; the log ends:\n{self.text()[-3000:]}") from None
 
     def kill(self) -> None:
         """SIGKILL the whole process group (the main process and its pool children)."""
