@@ -55,8 +55,11 @@ system-test: system-run
 	@test -n "$(PG_BIN)" || bin/ensure-packages /usr/lib/postgresql/15/bin/initdb:postgresql
 
 ## make bench: the performance targets, printed as figures and ratios.
-bench: setup
+bench: setup system-test
 	$(PY) bench/beon.py
+	bin/with-services --postgres --redis -- $(PY) bench/routing.py
+	bin/with-services --postgres -- $(PY) bench/queue_page.py
+	bin/with-services --postgres -- $(PY) bench/compliance.py
 
 clean:
 	rm -rf var .venv node_modules

@@ -24,6 +24,7 @@ from requisitions.views import role_required
 OSLO = ZoneInfo("Europe/Oslo")
 SHORT_NOTICE = dt.timedelta(hours=24)
 UNACCEPTED_ALERT = dt.timedelta(minutes=30)
+QUEUE_ROWS = 100  # the soonest trips; filters narrow the rest
 office_only = role_required(roles.OFFICE_STAFF)
 
 
@@ -56,7 +57,7 @@ def _queue(request: HttpRequest):
 @office_only
 def queue(request: HttpRequest) -> HttpResponse:
     qs, now = _queue(request)
-    orders = list(qs[:200])
+    orders = list(qs[:QUEUE_ROWS])
     for order in orders:
         order.short_notice = order.first_trip_at <= now + SHORT_NOTICE
         order.long_unaccepted = (
@@ -64,7 +65,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         )
     context = {
         "orders": orders,
-        "total": qs.count() if len(orders) == 200 else len(orders),
+        "total": qs.count() if len(orders) == QUEUE_ROWS else len(orders),
+        "shown": len(orders),
         "office": request.user.office,
         "filters": request.GET,
         "statuses": [(value, label) for value, label in Status.choices if value in states.OFFICE_OPEN],
