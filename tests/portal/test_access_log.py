@@ -7,7 +7,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from portal.access_log import log_access
 from portal.models import AccessLog
-from tests.requisitions.factories import order_body, reference_data, requisition_for  # noqa: F401
+from tests.requisitions.factories import order_body, requisition_for
 
 pytestmark = pytest.mark.django_db
 

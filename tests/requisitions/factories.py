@@ -4,12 +4,6 @@
 - ``requisition_for(user, ...)``: an order saved by ``requisition_create`` (and routed by the real
   ``requisition_submitted`` receiver, run eagerly on commit).
 - ``advance(requisition, by=user, to=...)``: moves it on with ``requisition_transition``.
-- ``api`` and ``reference_data``: drop-in, faster replacements for the conftest fixtures (import them
-  into a test module). ``api`` shares one request handler between clients, so the middleware (and
-  WhiteNoise's scan of the static files) loads once per run instead of once per client.
-  For ``reference_data`` the first test loads the region with ``load_reference_data``; later tests
-  insert the same rows again with one ``executemany`` per table instead of thousands of
-  ``update_or_create`` calls.
 """
 
 from __future__ import annotations
@@ -17,70 +11,15 @@ from __future__ import annotations
 import copy
 import datetime as dt
 
-import pytest
-from django.core.management.color import no_style
-from django.db import connection, transaction
 from django.test import TestCase
 from django.utils import timezone
-from rest_framework.test import ForceAuthClientHandler
 
-from portal.models import HealthTrust, Municipality, Office, PostalCode
-from portal.reference import load_reference_data
 from requisitions.api.serializers import RequisitionCreateSerializer
 from requisitions.models import Requisition
 from requisitions.national_id import make_synthetic_national_id
 from requisitions.selectors import actors_for
 from requisitions.services import Order, requisition_create, requisition_transition
-from routing.models import Coverage
-from tests.conftest import api_client_for
-
-# --- reference data ----------------------------------------------------------------------------------
-
-# Insert order matters only for readability: the foreign keys are deferred until commit.
-_REFERENCE_MODELS = (HealthTrust, Office, Municipality, PostalCode, Coverage)
-_snapshot: dict = {}
-
-
-def _insert_statement(model) -> tuple[str, list[tuple]]:
-    fields = model._meta.concrete_fields
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    rows = [tuple(f.get_db_prep_value(row[f.attname], connection) for f in fields) for row in model.objects.values()]
-    table = connection.ops.quote_name(model._meta.db_table)
-    return f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows  # noqa: S608 - names from model meta
-
-
-@pytest.fixture
-def reference_data(db):
-    """The region's reference data, as ``tests/conftest.py`` loads it, in a fraction of the time."""
-    if not _snapshot:
-        _snapshot["report"] = load_reference_data()
-        _snapshot["inserts"] = [_insert_statement(model) for model in _REFERENCE_MODELS]
-        return _snapshot["report"]
-    with transaction.atomic(), connection.cursor() as cursor:
-        for sql, rows in _snapshot["inserts"]:
-            cursor.executemany(sql, rows)
-        for sql in connection.ops.sequence_reset_sql(no_style(), list(_REFERENCE_MODELS)):
-            cursor.execute(sql)
-    return _snapshot["report"]
-
-
-_handlers: list = []
-
-
-@pytest.fixture
-def api():
-    """``api(user)``: an APIClient signed in with the user's token (anonymous for None)."""
-
-    def client_for(user):
-        client = api_client_for(user)
-        if not _handlers:
-            _handlers.append(ForceAuthClientHandler(enforce_csrf_checks=False))
-        client.handler = _handlers[0]
-        return client
-
-    return client_for
-
+from tests.conftest import api, reference_data  # noqa: F401 - re-exported for modules that import them here
 
 # --- request bodies ----------------------------------------------------------------------------------
 

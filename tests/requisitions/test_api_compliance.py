@@ -13,7 +13,7 @@ from portal.services import portal_user_create
 from requisitions import compliance, states
 from requisitions.models import ComplianceDaily
 from tests.conftest import PASSWORD
-from tests.requisitions.factories import advance, order_body, reference_data, requisition_for, soon  # noqa: F401
+from tests.requisitions.factories import advance, order_body, requisition_for, soon
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from requisitions import rollup, states
 from requisitions.models import ComplianceDaily, Requisition
 from requisitions.services import InputError
 from requisitions.tasks import rebuild_compliance_rollup
-from tests.requisitions.factories import advance, order_body, reference_data, requisition_for  # noqa: F401
+from tests.requisitions.factories import advance, order_body, requisition_for
 
 pytestmark = pytest.mark.django_db
 
