@@ -18,7 +18,7 @@ from portal.models import Municipality, RequisitioningUnit, User
 from requisitions import beon, cutoff, states
 from requisitions.checklists import ruleset_in_force
 from requisitions.models import Level, Patient, Requisition, RequisitionEvent, Series, Status, Trip
-from requisitions.signals import requisition_submitted
+from requisitions.signals import requisition_scheduled, requisition_submitted
 
 MIN_DEVIATION_REASON = 10
 
@@ -316,6 +316,8 @@ def requisition_transition(
     )
     if target == states.SUBMITTED:
         _announce_submitted(requisition)
+    elif target == states.SCHEDULED:
+        requisition_scheduled.send(sender=Requisition, requisition_id=requisition.pk)
     return requisition
 
 
