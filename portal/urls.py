@@ -18,6 +18,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
     path("bestillinger/", include("requisitions.urls")),
+    path("praksis/", include("requisitions.urls_compliance")),
     path("kontor/", include("routing.urls")),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

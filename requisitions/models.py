@@ -261,3 +261,4 @@ class HelseekspressStop(models.Model):
 
 
 from requisitions.models_compliance import *  # noqa: E402,F401,F403
+from requisitions.models_exports import *  # noqa: E402,F401,F403
