@@ -2,7 +2,6 @@
 SHELL := /bin/sh
 PY := .venv/bin/python
 PG_BIN := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
-export DJANGO_SETTINGS_MODULE ?= portal.settings
 
 .PHONY: run test test-fast test-integration test-e2e setup setup-test system-run system-test lint bench clean
 

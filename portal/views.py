@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 
 from portal import roles
 from portal.health import redis_status
+from routing.health import routing_backlog
 
 
 @login_required
@@ -20,7 +21,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 def health(request: HttpRequest) -> JsonResponse:
-    """Liveness for load balancers and operators: 200 while the database answers, else 503."""
+    """Liveness for load balancers and operators: 200 while the database answers, else 503; with the
+    routing backlog (orders waiting to be routed, the oldest wait, failures)."""
     checks = {"database": "ok", "redis": redis_status()}
     try:
         with connection.cursor() as cursor:
@@ -29,4 +31,5 @@ def health(request: HttpRequest) -> JsonResponse:
         checks["database"] = "unavailable"
     healthy = checks["database"] == "ok"
     status = "ok" if healthy and checks["redis"] == "ok" else ("degraded" if healthy else "down")
-    return JsonResponse({"status": status, **checks}, status=200 if healthy else 503)
+    backlog = routing_backlog() if healthy else {}
+    return JsonResponse({"status": status, **checks, **backlog}, status=200 if healthy else 503)

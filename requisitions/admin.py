@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from requisitions import beon, states
 from requisitions.models import (
@@ -100,7 +101,10 @@ def retry_routing(modeladmin, request, queryset):
             retried += 1
         except states.TransitionError as exc:
             modeladmin.message_user(request, exc.message, messages.ERROR)
-    modeladmin.message_user(request, _("%(n)d orders sent to routing again.") % {"n": retried})
+    modeladmin.message_user(
+        request,
+        ngettext("%(n)d order sent to routing again.", "%(n)d orders sent to routing again.", retried) % {"n": retried},
+    )
 
 
 @admin.register(Requisition)

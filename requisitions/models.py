@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Municipality, Office, RequisitioningUnit
+from requisitions import states
 
 
 class Level(models.TextChoices):
@@ -21,16 +22,18 @@ class Level(models.TextChoices):
 
 
 class Status(models.TextChoices):
-    AWAITING_ATTESTATION = "awaiting_attestation", _("Awaiting attestation")
-    SUBMITTED = "submitted", _("Submitted")
-    ROUTED = "routed", _("Routed")
-    ROUTING_FAILED = "routing_failed", _("Routing failed")
-    ACCEPTED = "accepted", _("Accepted")
-    SCHEDULED = "scheduled", _("Scheduled")
-    COMPLETED = "completed", _("Completed")
-    NO_SHOW = "no_show", _("No-show")
-    RETURNED = "returned", _("Returned")
-    CANCELLED = "cancelled", _("Cancelled")
+    """Values and labels come from the status machine (requisitions.states)."""
+
+    AWAITING_ATTESTATION = states.AWAITING_ATTESTATION, states.LABELS[states.AWAITING_ATTESTATION]
+    SUBMITTED = states.SUBMITTED, states.LABELS[states.SUBMITTED]
+    ROUTED = states.ROUTED, states.LABELS[states.ROUTED]
+    ROUTING_FAILED = states.ROUTING_FAILED, states.LABELS[states.ROUTING_FAILED]
+    ACCEPTED = states.ACCEPTED, states.LABELS[states.ACCEPTED]
+    SCHEDULED = states.SCHEDULED, states.LABELS[states.SCHEDULED]
+    COMPLETED = states.COMPLETED, states.LABELS[states.COMPLETED]
+    NO_SHOW = states.NO_SHOW, states.LABELS[states.NO_SHOW]
+    RETURNED = states.RETURNED, states.LABELS[states.RETURNED]
+    CANCELLED = states.CANCELLED, states.LABELS[states.CANCELLED]
 
 
 class DeviationCode(models.TextChoices):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 AWAITING_ATTESTATION = "awaiting_attestation"
 SUBMITTED = "submitted"
@@ -21,6 +22,25 @@ COMPLETED = "completed"
 NO_SHOW = "no_show"
 RETURNED = "returned"
 CANCELLED = "cancelled"
+
+LABELS = {
+    AWAITING_ATTESTATION: gettext_lazy("Awaiting attestation"),
+    SUBMITTED: gettext_lazy("Submitted"),
+    ROUTED: gettext_lazy("Routed"),
+    ROUTING_FAILED: gettext_lazy("Routing failed"),
+    ACCEPTED: gettext_lazy("Accepted"),
+    SCHEDULED: gettext_lazy("Scheduled"),
+    COMPLETED: gettext_lazy("Completed"),
+    NO_SHOW: gettext_lazy("No-show"),
+    RETURNED: gettext_lazy("Returned"),
+    CANCELLED: gettext_lazy("Cancelled"),
+}
+
+
+def label(status: str) -> str:
+    """The status as users know it (translated), for messages."""
+    return str(LABELS.get(status, status)).lower()
+
 
 # Who acts: the named clinician, anyone in the requisitioning unit, staff of the routed office,
 # the routing task, and an administrator.
@@ -83,16 +103,20 @@ def check_transition(source: str, target: str, actors: set[str] | frozenset[str]
     who = TRANSITIONS.get((source, target))
     if who is None:
         if source in FINAL:
-            raise TransitionError(_("The order is already %(status)s and cannot be changed.") % {"status": source})
+            raise TransitionError(
+                _("The order is already %(status)s and cannot be changed.") % {"status": label(source)}
+            )
         if source == target:
-            raise TransitionError(_("The order is already %(status)s.") % {"status": source})
+            raise TransitionError(_("The order is already %(status)s.") % {"status": label(source)})
         raise TransitionError(
-            _("An order that is %(source)s cannot become %(target)s.") % {"source": source, "target": target}
+            _("An order that is %(source)s cannot become %(target)s.")
+            % {"source": label(source), "target": label(target)}
         )
     matching = who & set(actors)
     if not matching:
         raise TransitionError(
-            _("You may not change an order from %(source)s to %(target)s.") % {"source": source, "target": target},
+            _("You may not change an order from %(source)s to %(target)s.")
+            % {"source": label(source), "target": label(target)},
             forbidden=True,
         )
     return Transition(source, target, sorted(matching)[0])

@@ -13,7 +13,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -289,7 +289,15 @@ def order_new(request: HttpRequest) -> HttpResponse:
                 unit=request.user.unit,
             )
             first = series.requisitions.order_by("first_trip_at").first()
-            messages.success(request, _("%(n)d orders in the series have been received.") % {"n": len(orders)})
+            messages.success(
+                request,
+                ngettext(
+                    "%(n)d order in the series has been received.",
+                    "%(n)d orders in the series have been received.",
+                    len(orders),
+                )
+                % {"n": len(orders)},
+            )
         else:
             first = requisition_create(
                 order=orders[0], entered_by=request.user, requisitioner=clinician, unit=request.user.unit
@@ -411,7 +419,15 @@ def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
                 actors=actors_for(request.user, requisition),
                 reason=reason,
             )
-            messages.success(request, _("%(n)d orders in the series were cancelled.") % {"n": len(cancelled)})
+            messages.success(
+                request,
+                ngettext(
+                    "%(n)d order in the series was cancelled.",
+                    "%(n)d orders in the series were cancelled.",
+                    len(cancelled),
+                )
+                % {"n": len(cancelled)},
+            )
             return redirect("requisitions:detail", pk=pk)
     if _transition_view(request, pk, states.CANCELLED, note=reason):
         messages.success(request, _("The order was cancelled."))

@@ -236,7 +236,10 @@ def webhook_attempt(*, delivery_id: int, now: dt.datetime | None = None) -> Outc
     delivery = WebhookDelivery.objects.select_related("office").get(pk=delivery_id)
     url = delivery.office.webhook_url
     started = time.perf_counter()
-    if url:
+    if url and not settings.WEBHOOK_SIGNING_SECRET:
+        # Never send unsigned: the office could not tell our orders from forged ones. Retryable once set.
+        code, error = None, "WEBHOOK_SIGNING_SECRET is not set"
+    elif url:
         sent_at = timezone.now()
         body = encode(webhook_payload(_with_details(delivery.requisition_id), delivery=delivery, sent_at=sent_at))
         headers = {

@@ -13,8 +13,9 @@ from requisitions import cutoff, states
 from requisitions.models import Requisition, Trip
 from requisitions.services import event_record
 from routing.delivery import webhook_delivery_create
-from routing.resolver import Area, UnknownLevel, resolve
-from routing.selectors import area_for_municipality, area_for_trust
+from routing.models import Coverage
+from routing.resolver import Area, CoverageRow, UnknownLevel, resolve
+from routing.selectors import area_for_trust, office_ref
 
 logger = logging.getLogger(__name__)
 
@@ -23,8 +24,11 @@ class NoOffice(Exception):
     """Why an order cannot be routed; the text becomes the routing_failed event's note (no personal data)."""
 
 
-def _area_for(requisition: Requisition) -> Area:
-    """The pickup municipality's coverage; outside the region, the requisitioning unit's trust."""
+def _area_for(requisition: Requisition) -> tuple[Area, dict[str, Office]]:
+    """The pickup municipality's coverage; outside the region, the requisitioning unit's trust.
+
+    Also the offices it names by code, loaded with the coverage (one query less per order).
+    """
     outbound = (
         Trip.objects.select_related("from_municipality__trust")
         .filter(requisition=requisition, direction=Trip.Direction.OUTBOUND)
@@ -34,24 +38,29 @@ def _area_for(requisition: Requisition) -> Area:
         raise NoOffice("the order has no outbound trip")
     pickup = outbound.from_municipality
     if pickup.trust_id:
-        return area_for_municipality(pickup)
+        rows = list(Coverage.objects.filter(municipality=pickup).select_related("office"))
+        area = Area(
+            coverage=tuple(CoverageRow(r.office_kind, office_ref(r.office), r.valid_from, r.valid_to) for r in rows),
+            white_cars_from_pasientreiser=pickup.trust.white_cars_from_pasientreiser,
+        )
+        return area, {row.office.code: row.office for row in rows}
     trust = requisition.unit.effective_trust
     if trust is None:
         raise NoOffice(f"pickup municipality {pickup.number} is outside the region and the unit has no trust")
-    return area_for_trust(trust)
+    return area_for_trust(trust), {}
 
 
 def _office_for(requisition: Requisition, *, on: dt.date) -> Office:
-    area = _area_for(requisition)
+    area, offices = _area_for(requisition)
     try:
-        office_ref = resolve(requisition.level, area, on=on)
+        chosen = resolve(requisition.level, area, on=on)
     except UnknownLevel:
         raise NoOffice(f"unknown level {requisition.level!r}") from None
-    if office_ref is None:
+    if chosen is None:
         raise NoOffice(f"no office covers level {requisition.level} for the pickup on {on.isoformat()}")
-    office = Office.objects.filter(code=office_ref.code).first()
+    office = offices.get(chosen.code) or Office.objects.filter(code=chosen.code).first()
     if office is None:
-        raise NoOffice(f"office {office_ref.code} no longer exists")
+        raise NoOffice(f"office {chosen.code} no longer exists")
     return office
 
 

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -151,9 +151,15 @@ def bulk_accept(request: HttpRequest) -> HttpResponse:
                 accepted += 1
             except states.TransitionError:
                 skipped += 1
-    messages.success(request, _("%(n)d orders accepted.") % {"n": accepted})
+    messages.success(request, ngettext("%(n)d order accepted.", "%(n)d orders accepted.", accepted) % {"n": accepted})
     if skipped:
         messages.warning(
-            request, _("%(n)d orders were already handled by someone else or could not be accepted.") % {"n": skipped}
+            request,
+            ngettext(
+                "%(n)d order was already handled by someone else or could not be accepted.",
+                "%(n)d orders were already handled by someone else or could not be accepted.",
+                skipped,
+            )
+            % {"n": skipped},
         )
     return redirect("routing:queue")

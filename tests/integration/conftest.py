@@ -19,9 +19,11 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from portal.celery import app
+from tests.routing.test_delivery import HttpStub
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))
@@ -51,7 +53,7 @@ def wait_for(predicate: Callable[[], object], *, timeout: float, interval: float
 
 
 class Worker:
-    def __init__(self, name: str, log: Path, env: dict[str, str], concurrency: int) -> None:
+    def __init__(self, name: str, log: Path, env: dict[str, str], concurrency: int, queue: str) -> None:
         self.name, self.log = name, log
         self.out = log.open("w")
         self.proc = subprocess.Popen(
@@ -68,6 +70,8 @@ class Worker:
                 "INFO",
                 "--hostname",
                 f"{name}@%h",
+                "--queues",
+                queue,
                 "--without-gossip",
                 "--without-mingle",
             ],
@@ -109,8 +113,8 @@ def _worker_env(extra: dict[str, str]) -> dict[str, str]:
     test_database = urlunsplit(database._replace(path="/" + connection.settings_dict["NAME"]))
     return {
         **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "DJANGO_SETTINGS_MODULE": "portal.settings_test",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE,  # the tests' own
         "DATABASE_URL": test_database,
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "CELERY_SKIP_CHECKS": "1",
@@ -119,18 +123,27 @@ def _worker_env(extra: dict[str, str]) -> dict[str, str]:
     }
 
 
+@pytest.fixture
+def worker_env(django_db_setup) -> dict[str, str]:
+    """The environment a worker (or any subprocess) needs to use the test database and Redis."""
+    return _worker_env({})
+
+
 @pytest.fixture(scope="session")
 def start_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Callable[..., Worker]]:
     """Start a worker and wait until it consumes; all are killed at the end of the session at the latest."""
     started: list[Worker] = []
     logs = tmp_path_factory.mktemp("workers")
 
-    def start(name: str, *, concurrency: int = 2, env: dict[str, str] | None = None, ready: bool = True) -> Worker:
+    def start(
+        name: str, *, concurrency: int = 2, queue: str = "celery", env: dict[str, str] | None = None, ready: bool = True
+    ) -> Worker:
         with django_db_blocker.unblock():
-            worker = Worker(name, logs / f"{name}-{len(started)}.log", _worker_env(env or {}), concurrency)
+            log = logs / f"{name}-{len(started)}.log"
+            worker = Worker(name, log, _worker_env(env or {}), concurrency, queue)
         started.append(worker)
         if ready:
-            worker.wait_for_log(r"celery@\S+ ready\.")
+            worker.wait_for_log(rf"{name}@\S+ ready\.")
         return worker
 
     yield start
@@ -138,15 +151,44 @@ def start_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterat
         worker.kill()
 
 
+WEBHOOK_SECRET = "integration-signing-secret"
+
+
 @pytest.fixture(scope="session")
-def worker(start_worker) -> Worker:
-    """The shared worker: two pool processes, as in production."""
-    return start_worker("shared")
+def http_stub_server() -> Iterator[HttpStub]:
+    """One local HTTP server for the session: the offices' systems and the SMS gateway."""
+    stub = HttpStub()
+    yield stub
+    stub.close()
+
+
+@pytest.fixture
+def http_stub(http_stub_server) -> HttpStub:
+    http_stub_server.requests.clear()
+    http_stub_server.responses.clear()
+    return http_stub_server
+
+
+@pytest.fixture(scope="session")
+def worker(start_worker, http_stub_server) -> Worker:
+    """The shared worker: two pool processes, as in production, with the SMS gateway and the webhook
+    secret pointing at the test's stub, and quick delivery retries."""
+    return start_worker(
+        "shared",
+        env={
+            "SMS_BACKEND": "routing.sms.HttpGatewayBackend",
+            "SMS_GATEWAY_URL": http_stub_server.url.replace("/hook", "/sms"),
+            "SMS_GATEWAY_TOKEN": "integration-gateway-token",
+            "WEBHOOK_SIGNING_SECRET": WEBHOOK_SECRET,
+            "TEST_DELIVERY_RETRY_BASE_SECONDS": "0.3",
+        },
+    )
 
 
 @pytest.fixture
 def own_worker(start_worker) -> Iterator[Callable[..., Worker]]:
-    """Workers for one test only (to be killed or configured): killed when the test ends."""
+    """Workers for one test only (to be killed or configured), killed when the test ends. Give them their
+    own ``queue`` so the shared worker, if running, does not take their tasks."""
     mine: list[Worker] = []
 
     def start(name: str, **kwargs) -> Worker:

@@ -3,14 +3,19 @@ delivered twice, a worker killed mid-task."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import signal
+import socket
 import subprocess
+import sys
 import time
 from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from portal.celery import app
@@ -19,10 +24,10 @@ from requisitions.services import requisition_create
 from routing import tasks
 from routing.health import routing_backlog
 from tests.conftest import api_client_for
-from tests.integration.conftest import wait_for
+from tests.integration.conftest import ROOT, wait_for
 from tests.requisitions.factories import order, order_body, reference_data  # noqa: F401
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
 
 ROUTED_WITHIN = 10  # seconds; in practice well under one
 
@@ -48,7 +53,7 @@ def submit(user, **kwargs) -> Requisition:
     return requisition_create(order=order(**kwargs), entered_by=user, requisitioner=user, unit=user.unit)
 
 
-def test_an_order_submitted_through_the_api_is_routed_by_the_worker(worker, reference_data, clinician):
+def test_an_order_submitted_through_the_api_is_routed_by_the_worker(worker, clinician):
     started = time.monotonic()
     response = api_client_for(clinician).post("/api/v1/requisitions/", order_body(), format="json")
     assert response.status_code == 201, response.content
@@ -68,9 +73,7 @@ def redis_port() -> int:
 
 
 def stop_redis() -> None:
-    subprocess.run(
-        ["redis-cli", "-u", os.environ["REDIS_URL"], "shutdown", "nosave"], capture_output=True, timeout=10
-    )
+    subprocess.run(["redis-cli", "-u", os.environ["REDIS_URL"], "shutdown", "nosave"], capture_output=True, timeout=10)
     wait_for(lambda: not redis_answers(), timeout=10, what="Redis to stop")
 
 
@@ -84,9 +87,25 @@ def redis_answers() -> bool:
 def start_redis(workdir) -> None:
     binary = os.environ.get("REDIS_SERVER_BIN") or shutil.which("redis-server")
     subprocess.run(
-        [binary, "--port", str(redis_port()), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--daemonize", "yes", "--dir", str(workdir), "--pidfile", str(workdir / "redis.pid"),
-         "--logfile", str(workdir / "redis.log")],  # fmt: skip
+        [
+            binary,
+            "--port",
+            str(redis_port()),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "yes",
+            "--dir",
+            str(workdir),
+            "--pidfile",
+            str(workdir / "redis.pid"),
+            "--logfile",
+            str(workdir / "redis.log"),
+        ],  # fmt: skip
         check=True,
         timeout=10,
     )
@@ -118,7 +137,7 @@ def worker_consumes() -> bool:
 
 
 def test_an_order_submitted_while_redis_is_down_is_saved_at_once_and_routed_by_the_sweeper(
-    worker, reference_data, clinician, redis_outage, caplog
+    worker, clinician, redis_outage, caplog
 ):
     client = api_client_for(clinician)
     started = time.monotonic()
@@ -140,30 +159,71 @@ def test_an_order_submitted_while_redis_is_down_is_saved_at_once_and_routed_by_t
     assert routing_backlog()["unrouted"] == 0
 
 
+SUBMIT_ONCE = """
+import json, time, django
+django.setup()
+from portal.models import User
+from requisitions.services import requisition_create
+from tests.requisitions.factories import order
+user = User.objects.select_related("unit").get(username="lege")
+started = time.monotonic()
+requisition = requisition_create(order=order(seed=7), entered_by=user, requisitioner=user, unit=user.unit)
+print(json.dumps({"elapsed": time.monotonic() - started, "id": requisition.pk}))
+"""
+
+
+def test_submitting_does_not_hang_when_redis_accepts_connections_but_never_answers(clinician, worker_env):
+    """A hung Redis (overloaded, half-open connection) costs at most socket_timeout per publish attempt."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # the kernel completes the handshake; nobody ever reads or answers
+    try:
+        env = {**worker_env, "REDIS_URL": f"redis://127.0.0.1:{silent.getsockname()[1]}/0"}
+        result = subprocess.run(
+            [sys.executable, "-c", SUBMIT_ONCE], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
+    finally:
+        silent.close()
+    assert result.returncode == 0, result.stderr[-3000:]
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    attempts = 1 + settings.CELERY_TASK_PUBLISH_RETRY_POLICY["max_retries"]
+    assert outcome["elapsed"] < attempts * options["socket_timeout"] + 1
+    assert status_of(outcome["id"]) == "submitted"  # saved; the sweeper routes it once Redis answers
+    assert "Timeout reading from socket" in result.stderr  # logged by the robust on_commit
+
+
 # --- at-least-once delivery --------------------------------------------------------------------------
 
 
-def test_a_task_delivered_twice_routes_once(worker, reference_data, clinician):
+def test_a_task_delivered_twice_routes_once(worker, clinician):
     requisition = submit(clinician)  # commits: the receiver enqueues one task
-    for _ in range(3):  # and three more copies, as redelivery or a sweep would
-        tasks.route_requisition.delay(requisition.pk)
+    copies = [tasks.route_requisition.delay(requisition.pk).id for _ in range(3)]  # as redelivery or a sweep would
     wait_until_routed(requisition.pk)
     wait_for(
-        lambda: worker.text().count(f"route_requisition[") >= 4 * 2,  # received + succeeded, each copy
+        lambda: all(re.search(rf"route_requisition\[{task_id}\] succeeded", worker.text()) for task_id in copies),
         timeout=10,
-        what="all four copies to be run",
+        what="every copy of the task to have run",
     )
     assert routing_events(requisition.pk) == ["routing.routed"]
+
+
+def submit_unqueued(user, monkeypatch) -> Requisition:
+    """Submit without the routing task on the default queue (the shared worker would take it)."""
+    with monkeypatch.context() as patch:
+        patch.setattr("routing.receivers.enqueue_after_commit", lambda *args: None)
+        return submit(user)
 
 
 def pause_env(tmp_path, seconds: float = 30) -> dict[str, str]:
     return {"TEST_ROUTING_PAUSE_SECONDS": str(seconds), "TEST_ROUTING_PAUSE_MARKER": str(tmp_path / "paused")}
 
 
-def test_a_pool_process_killed_mid_task_is_redelivered_and_routes_once(own_worker, reference_data, clinician, tmp_path):
+def test_a_pool_process_killed_mid_task_is_redelivered_and_routes_once(own_worker, clinician, tmp_path, monkeypatch):
     """acks_late + reject_on_worker_lost: the main process re-queues the task of a child that died."""
-    lone = own_worker("killchild", concurrency=1, env=pause_env(tmp_path))
-    requisition = submit(clinician)
+    lone = own_worker("killchild", concurrency=1, queue="killchild", env=pause_env(tmp_path))
+    requisition = submit_unqueued(clinician, monkeypatch)
+    tasks.route_requisition.apply_async((requisition.pk,), queue="killchild")
     paused = lone.wait_for_log(rf"ROUTING-PAUSE pid=(\d+) requisition={requisition.pk}\b")
     assert status_of(requisition.pk) == "submitted"  # routed inside the open transaction, not committed
     os.kill(int(paused.group(1)), signal.SIGKILL)
@@ -172,17 +232,18 @@ def test_a_pool_process_killed_mid_task_is_redelivered_and_routes_once(own_worke
     assert "WorkerLostError" in lone.text() or "SIGKILL" in lone.text()
 
 
-def test_a_worker_killed_mid_task_leaves_the_task_to_the_next_worker(own_worker, reference_data, clinician, tmp_path):
+def test_a_worker_killed_mid_task_leaves_the_task_to_the_next_worker(own_worker, clinician, tmp_path, monkeypatch):
     """The whole worker dies (no chance to re-queue): Redis hands the unacknowledged task to another
     worker after the visibility timeout (2 s here, an hour in production), which routes it once."""
-    doomed = own_worker("doomed", concurrency=1, env=pause_env(tmp_path))
-    requisition = submit(clinician)
+    doomed = own_worker("doomed", concurrency=1, queue="killworker", env=pause_env(tmp_path))
+    requisition = submit_unqueued(clinician, monkeypatch)
+    tasks.route_requisition.apply_async((requisition.pk,), queue="killworker")
     doomed.wait_for_log(rf"ROUTING-PAUSE pid=\d+ requisition={requisition.pk}\b")
     doomed.kill()
     # PostgreSQL rolls the dead worker's transaction back; the order is still submitted.
     wait_for(lambda: not locked(requisition.pk), timeout=10, what="the dead worker's row lock to go")
     assert status_of(requisition.pk) == "submitted"
-    own_worker("heir", concurrency=1, env={"TEST_BROKER_VISIBILITY_TIMEOUT": "2"})
+    own_worker("heir", concurrency=1, queue="killworker", env={"TEST_BROKER_VISIBILITY_TIMEOUT": "2"})
     wait_until_routed(requisition.pk, timeout=20)
     assert routing_events(requisition.pk) == ["routing.routed"]
 

@@ -5,6 +5,7 @@ carries no test hooks:
 
 - ``TEST_BROKER_VISIBILITY_TIMEOUT``: seconds before Redis hands an unacknowledged task to another worker
   (production: an hour), with the restore sweep run every second so redelivery is quick.
+- ``TEST_DELIVERY_RETRY_BASE_SECONDS``: the first webhook/SMS retry delay (production: 30 s).
 - ``TEST_ROUTING_PAUSE_SECONDS`` + ``TEST_ROUTING_PAUSE_MARKER``: the first routing task to create the
   marker file stops for that long *inside* its transaction, after routing and before commit, and logs
   ``ROUTING-PAUSE pid=<pid> requisition=<id>`` so a test can kill that process mid-task.
@@ -29,9 +30,13 @@ if os.environ.get("TEST_BROKER_VISIBILITY_TIMEOUT"):
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.db import transaction  # noqa: E402
 
 import routing.tasks  # noqa: E402
+
+if os.environ.get("TEST_DELIVERY_RETRY_BASE_SECONDS"):
+    settings.DELIVERY_RETRY_BASE_SECONDS = float(os.environ["TEST_DELIVERY_RETRY_BASE_SECONDS"])
 
 _route = routing.tasks.requisition_route
 

@@ -57,7 +57,7 @@ class HttpStub:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     def close(self) -> None:
@@ -80,8 +80,9 @@ def webhook_settings(settings):
 
 
 @pytest.fixture
-def office_hook(reference_data, http_stub, webhook_settings):
+def office_hook(request, http_stub, webhook_settings):
     """PR-OUS (where the clinician's Oslo orders go) has a webhook pointing at the stub."""
+    request.getfixturevalue("reference_data")
     Office.objects.filter(code="PR-OUS").update(webhook_url=http_stub.url)
     return http_stub
 
@@ -130,7 +131,7 @@ def test_a_routed_order_is_posted_signed_to_the_offices_system(office_hook, clin
     assert attempts() == [(1, 200, True)]
 
 
-def test_an_office_without_a_webhook_gets_no_delivery(reference_data, clinician):
+def test_an_office_without_a_webhook_gets_no_delivery(clinician):
     requisition_for(clinician)
     assert not WebhookDelivery.objects.exists()
 
@@ -180,7 +181,7 @@ def test_a_redirect_is_not_followed(office_hook, clinician):
     assert only_delivery().status == "failed"
 
 
-def test_an_unreachable_office_is_recorded_and_retried(reference_data, webhook_settings, clinician):
+def test_an_unreachable_office_is_recorded_and_retried(webhook_settings, clinician):
     Office.objects.filter(code="PR-OUS").update(webhook_url=closed_port_url())
     requisition_for(clinician)
     pending = only_delivery()

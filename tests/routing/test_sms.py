@@ -13,11 +13,9 @@ from django.db import transaction
 from django.test import TestCase
 from django.utils import timezone
 
-import requisitions.services
 from requisitions.models import Requisition
 from requisitions.selectors import actors_for
 from requisitions.services import requisition_transition
-from requisitions.signals import requisition_scheduled
 from routing import delivery, sms, tasks
 from routing.models import SmsNotification
 from tests.requisitions.factories import advance, reference_data, requisition_in  # noqa: F401
@@ -25,9 +23,6 @@ from tests.routing.test_delivery import closed_port_url, http_stub  # noqa: F401
 
 UTC = dt.UTC
 PHONE = "+4791234567"  # factories.order_body's patient
-
-# Until requisitions.services sends ``requisition_scheduled`` itself, the tests send it as the service will.
-SERVICE_ANNOUNCES = hasattr(requisitions.services, "requisition_scheduled")
 
 
 # --- the text ----------------------------------------------------------------------------------------
@@ -74,10 +69,11 @@ def test_the_backend_is_chosen_by_setting(settings):
 
 
 @pytest.fixture
-def gateway(settings, http_stub):
-    settings.SMS_GATEWAY_URL = http_stub.url
+def gateway(settings, request):
+    stub = request.getfixturevalue("http_stub")
+    settings.SMS_GATEWAY_URL = stub.url
     settings.SMS_GATEWAY_TOKEN = "gw-token"
-    return http_stub
+    return stub
 
 
 def test_the_http_gateway_posts_json_with_a_bearer_token(gateway):
@@ -134,7 +130,7 @@ def outbox(settings):
 
 
 @pytest.fixture
-def accepted(db, reference_data, clinician, office_worker):
+def accepted(db, clinician, office_worker):
     return requisition_in("accepted", clinician=clinician, office_worker=office_worker)
 
 
@@ -144,7 +140,7 @@ def in_days(days: float, *, hour: int = 9, minute: int = 15) -> dt.datetime:
 
 
 def schedule(requisition: Requisition, office_worker, pickup_at: dt.datetime) -> Requisition:
-    """Schedule through the service and commit; announce it as requisitions.services will."""
+    """Schedule through the service (which sends ``requisition_scheduled``) and commit."""
     requisition.refresh_from_db()
     with TestCase.captureOnCommitCallbacks(execute=True), transaction.atomic():
         requisition_transition(
@@ -154,8 +150,6 @@ def schedule(requisition: Requisition, office_worker, pickup_at: dt.datetime) ->
             target="scheduled",
             pickup_at=pickup_at,
         )
-        if not SERVICE_ANNOUNCES:
-            requisition_scheduled.send(sender=Requisition, requisition_id=requisition.pk)
     requisition.refresh_from_db()
     return requisition
 
@@ -176,7 +170,6 @@ def test_scheduling_texts_the_patient_the_pickup_time_after_commit(outbox, accep
 
 
 @pytest.mark.django_db
-@pytest.mark.skipif(not SERVICE_ANNOUNCES, reason="requisitions.services does not send requisition_scheduled yet")
 def test_the_scheduling_service_announces_the_pickup(outbox, accepted, office_worker):
     advance(accepted, by=office_worker, to="scheduled", pickup_at=in_days(20))
     assert len(outbox) == 1
@@ -192,7 +185,6 @@ def test_nothing_is_sent_before_commit(outbox, accepted, office_worker):
             target="scheduled",
             pickup_at=in_days(20),
         )
-        requisition_scheduled.send(sender=Requisition, requisition_id=accepted.pk)
     assert outbox == []
     assert notifications() == [("pending", 0)]
     assert len(callbacks) >= 1

@@ -8,6 +8,8 @@ import logging
 from unittest import mock
 
 import pytest
+from celery.exceptions import Retry
+from django.db import OperationalError
 from django.test import TestCase
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
@@ -15,7 +17,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from portal.models import HealthTrust
 from requisitions.models import Requisition, RequisitionEvent, Trip
 from requisitions.services import requisition_create
-from routing import tasks
+from routing import delivery, tasks
 from routing.health import routing_backlog
 from routing.models import Coverage
 from routing.services import requisition_route
@@ -155,9 +157,7 @@ def test_a_broker_outage_at_submit_keeps_the_order_and_is_logged(clinician, capl
 
 
 def _age(requisition, seconds: float) -> None:
-    Requisition.objects.filter(pk=requisition.pk).update(
-        submitted_at=timezone.now() - dt.timedelta(seconds=seconds)
-    )
+    Requisition.objects.filter(pk=requisition.pk).update(submitted_at=timezone.now() - dt.timedelta(seconds=seconds))
 
 
 def test_the_sweeper_routes_orders_left_submitted_over_a_minute(clinician, caplog):
@@ -216,11 +216,37 @@ def test_database_errors_are_retried_with_backoff():
 
 
 def test_the_backlog_counts_unrouted_orders_and_the_oldest_age(clinician):
-    assert routing_backlog() == {"unrouted": 0, "oldest_unrouted_seconds": 0, "webhook_deliveries_failed": 0}
+    assert routing_backlog() == {
+        "unrouted": 0,
+        "oldest_unrouted_seconds": 0,
+        "routing_failed": 0,
+        "webhook_deliveries_failed": 0,
+    }
     first = submitted(clinician, seed=1)
     submitted(clinician, seed=2)
     requisition_for(clinician, seed=3)  # routed: not counted
-    _age(first, 90)
+    Requisition.objects.filter(pk=first.pk).update(status="routing_failed")
+    _age(submitted(clinician, seed=4), 90)
     backlog = routing_backlog()
-    assert backlog["unrouted"] == 2
+    assert (backlog["unrouted"], backlog["routing_failed"]) == (2, 1)
     assert 90 <= backlog["oldest_unrouted_seconds"] <= 95
+
+
+@pytest.mark.parametrize(("eager", "retried"), [(False, True), (True, False)])
+def test_a_delivery_asks_celery_to_retry_after_its_backoff_unless_run_eagerly(eager, retried):
+    task = mock.Mock()
+    task.request.is_eager = eager
+    task.retry.side_effect = Retry()
+    outcome = delivery.Outcome("retry", 42.0)
+    if retried:
+        with pytest.raises(Retry):
+            tasks._retry_later(task, outcome)
+        task.retry.assert_called_once_with(countdown=42.0)
+    else:
+        assert tasks._retry_later(task, outcome) == "retry"  # the row stays due; the sweeper takes it
+        task.retry.assert_not_called()
+
+
+def test_the_backlog_says_none_when_the_database_does_not_answer(db):
+    with mock.patch.object(Requisition.objects, "filter", side_effect=OperationalError("down")):
+        assert set(routing_backlog().values()) == {None}
