@@ -1,6 +1,7 @@
 """The compliance roll-up: per requisitioner, unit, office and day, kept by requisitions.rollup.
 
 Derived data only: ``rollup.rollup_rebuild()`` recreates every row from requisitions and their events.
+``ComplianceDirty`` is the to-do list of requisitions whose day must be recomputed (``rollup.rollup_refresh``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.models import Office, RequisitioningUnit
 
-__all__ = ["ComplianceDaily"]
+__all__ = ["ComplianceDaily", "ComplianceDirty"]
 
 
 class ComplianceDaily(models.Model):
@@ -74,3 +75,23 @@ class ComplianceDaily(models.Model):
 
     def __str__(self) -> str:
         return f"{self.requisitioner_id} {self.day}"
+
+
+class ComplianceDirty(models.Model):
+    """A requisition whose requisitioner's day in the roll-up must be recomputed (one row per requisition).
+
+    Written by the ``post_save`` receiver on ``RequisitionEvent`` inside the writing transaction (one
+    upsert); claimed and deleted by ``rollup.rollup_refresh``. Not a foreign key: a deleted requisition's
+    marker is simply skipped, and the marker never holds a lock on the requisition.
+    """
+
+    requisition_id = models.BigIntegerField(_("requisition"), unique=True)
+    marked_at = models.DateTimeField(_("marked at"))
+
+    class Meta:
+        app_label = "requisitions"
+        verbose_name = _("compliance roll-up (pending)")
+        verbose_name_plural = _("compliance roll-up (pending)")
+
+    def __str__(self) -> str:
+        return str(self.requisition_id)

@@ -80,3 +80,13 @@ def helseekspress_routes() -> list:
             )
         )
     return routes
+
+
+def event_timeline(requisition: Requisition) -> list[tuple]:
+    """The order's history as (event, what happened) for the timeline, statuses by their labels."""
+    from requisitions.models import Status
+
+    return [
+        (event, Status(event.to_status).label if event.to_status in Status.values else event.action)
+        for event in requisition.events.all()
+    ]

@@ -27,6 +27,7 @@ from requisitions.models import Level, Requisition, Status
 from requisitions.selectors import (
     access_requisition,
     actors_for,
+    event_timeline,
     helseekspress_routes,
     requisitions_visible_to,
     with_details,
@@ -376,10 +377,7 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         and requisition.status == Status.AWAITING_ATTESTATION,
         "can_resubmit": requisition.status == Status.RETURNED and bool(actors & {states.UNIT, states.CLINICIAN}),
         "series_count": requisition.series.requisitions.count() if requisition.series_id else 0,
-        "events": [
-            (event, Status(event.to_status).label if event.to_status in Status.values else event.action)
-            for event in requisition.events.all()
-        ],
+        "events": event_timeline(requisition),
     }
     return render(request, "requisitions/order_detail.html", context)
 

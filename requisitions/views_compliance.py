@@ -27,9 +27,9 @@ from requisitions import audit_selectors as audit
 from requisitions import charts, compliance, exports
 from requisitions.checklists import ruleset_by_version
 from requisitions.compliance_selectors import figures_of_requisitioner, figures_of_unit, peers_of_kind
-from requisitions.models import ComplianceDaily, Level, Status
+from requisitions.models import ComplianceDaily, Level
 from requisitions.models_exports import Export
-from requisitions.selectors import access_requisition, requisitions_visible_to, with_details
+from requisitions.selectors import access_requisition, event_timeline, requisitions_visible_to, with_details
 from requisitions.views import role_required
 
 requisitioner_only = role_required(roles.REQUISITIONER)
@@ -468,10 +468,7 @@ def audit_order(request: HttpRequest, pk: int) -> HttpResponse:
         "trips": trips,
         "reasons": [reason.get(lang) or reason.get("nb") for reason in requisition.reasons],
         "answers": _answers(requisition, lang),
-        "events": [
-            (event, Status(event.to_status).label if event.to_status in Status.values else event.action)
-            for event in requisition.events.all()
-        ],
+        "events": event_timeline(requisition),
         "back_url": request.GET.get("back", "") if request.GET.get("back", "").startswith("/praksis/") else "",
     }
     return render(request, "requisitions/audit_order.html", context)

@@ -17,7 +17,13 @@ from django.views.decorators.http import require_POST
 from portal import roles
 from requisitions import states
 from requisitions.models import Level, Status
-from requisitions.selectors import access_requisition, actors_for, requisitions_visible_to, with_details
+from requisitions.selectors import (
+    access_requisition,
+    actors_for,
+    event_timeline,
+    requisitions_visible_to,
+    with_details,
+)
 from requisitions.services import InputError, requisition_transition
 from requisitions.views import role_required
 
@@ -86,10 +92,7 @@ def office_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "r": requisition,
         "reasons": [reason.get(lang) or reason.get("nb") for reason in requisition.reasons],
         "allowed": set(states.allowed_targets(requisition.status, actors & {states.OFFICE})),
-        "events": [
-            (event, Status(event.to_status).label if event.to_status in Status.values else event.action)
-            for event in requisition.events.all()
-        ],
+        "events": event_timeline(requisition),
     }
     return render(request, "routing/office_detail.html", context)
 
