@@ -182,8 +182,12 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.2,
     "interval_max": 0.2,
 }
+# Seconds a compliance roll-up refresh waits after the first event that asks for it (one serves many).
+ROLLUP_REFRESH_DELAY = env_int("ROLLUP_REFRESH_DELAY", 1)
 CELERY_BEAT_SCHEDULE = {
     "sweep-unrouted": {"task": "routing.tasks.sweep_unrouted", "schedule": 60.0},
+    # Catches compliance roll-up marks whose after-commit refresh was never sent (Redis down).
+    "refresh-compliance-rollup": {"task": "requisitions.tasks.refresh_compliance_rollup", "schedule": 60.0},
     # 03:30 Oslo time occurs exactly once on both daylight-saving change days.
     "rebuild-compliance-rollup": {
         "task": "requisitions.tasks.rebuild_compliance_rollup",

@@ -4,11 +4,18 @@ Day: the Europe/Oslo date of an order's *first* submission: the earliest event t
 ``submitted`` (the clinician's own order, an attestation), or ``Requisition.submitted_at`` for an order
 without such an event. A resubmission after a return does not move the order to another day.
 
-Upkeep: every saved ``RequisitionEvent`` recomputes its requisitioner's row(s) for that day from the
-requisitions and events (``rollup_after_event``, connected in ``RequisitionsConfig.ready``). It runs in
-the writing transaction, so the roll-up commits or rolls back with the change. The requisitioner's
-user row is locked first (``select_for_update``): two transactions touching the same clinician's day
-take turns, and the second one reads what the first committed.
+Upkeep, off the writing path: a saved ``RequisitionEvent`` only marks its requisition as pending
+(``on_event_saved`` → ``mark_dirty``: one upsert into ``ComplianceDirty`` in the writing transaction, so
+the mark commits or rolls back with the change; events that change no figure, ``NEUTRAL_STATUSES``, are
+skipped) and, after commit, asks for a refresh
+(``schedule_refresh``: at most one ``requisitions.tasks.refresh_compliance_rollup`` waits at a time,
+``ROLLUP_REFRESH_DELAY`` seconds after the first mark, so one refresh serves many events). The refresh
+(``rollup_refresh``; also every minute from beat, so a mark is never lost when Redis was down) takes the
+marks one requisitioner at a time: in one transaction it locks and deletes that requisitioner's marks
+(rows a writer still holds are skipped and stay for the next run), locks the requisitioner's user row
+(two refreshes take turns) and recomputes the days of the marked requisitions from raw rows. A writer
+that marks a requisition while a refresh holds its mark waits for that short transaction, then marks it
+again. ``rollup_flush`` runs the refresh synchronously (tests, seeding).
 
 ``rollup_rebuild`` (nightly task ``requisitions.tasks.rebuild_compliance_rollup``) recomputes every
 requisitioner's rows; it repairs anything changed without an event (e.g. data loaded with
@@ -24,14 +31,15 @@ from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Prefetch, Q
+from django.db import connection, transaction
+from django.db.models import Min, Prefetch, Q
+from django.utils import timezone
 
 from portal.models import User
 from requisitions import compliance, cutoff, states
 from requisitions.beon import LEVELS
 from requisitions.models import Requisition, RequisitionEvent
-from requisitions.models_compliance import ComplianceDaily
+from requisitions.models_compliance import ComplianceDaily, ComplianceDirty
 
 logger = logging.getLogger(__name__)
 
@@ -153,20 +161,136 @@ def rollup_recompute(*, requisitioner_id: int, days: Iterable[dt.date] | None = 
     return len(rows)
 
 
-def rollup_after_event(*, requisition_id: int) -> None:
-    """Recompute the day of the requisition an event was just recorded for."""
-    requisition = Requisition.objects.only("id", "requisitioner_id", "submitted_at").get(pk=requisition_id)
-    events = RequisitionEvent.objects.filter(requisition_id=requisition_id, to_status=states.SUBMITTED)
-    submitted_at = first_submitted_at(requisition, events.only("at", "to_status"))
-    if submitted_at is None:
+# --- marks: the only work on the writing path --------------------------------------------------------
+
+
+def mark_dirty(requisition_id: int) -> None:
+    """In the writing transaction: note that the requisition's day must be recomputed.
+
+    One upsert. ``DO UPDATE`` (not ``DO NOTHING``) so that the writer holds the mark's row lock until it
+    commits: a refresh that runs meanwhile skips the mark instead of deleting it before the change is
+    visible.
+    """
+    table = connection.ops.quote_name(ComplianceDirty._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (requisition_id, marked_at) VALUES (%s, %s) "  # noqa: S608 - name from model meta
+            "ON CONFLICT (requisition_id) DO UPDATE SET marked_at = EXCLUDED.marked_at",
+            [requisition_id, timezone.now()],
+        )
+
+
+_PENDING_KEY = "requisitions:rollup-refresh-pending"
+_PENDING_TTL = 60  # seconds: a lost task message delays the next refresh at most this long (beat runs anyway)
+_redis = None
+
+
+def _redis_client():
+    global _redis
+    if _redis is None:
+        import redis
+
+        _redis = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=2)
+    return _redis
+
+
+def schedule_refresh() -> None:
+    """After commit: enqueue a refresh unless one is already waiting (a Redis key the task clears first)."""
+    from requisitions.tasks import refresh_compliance_rollup
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        refresh_compliance_rollup.delay()
         return
-    rollup_recompute(requisitioner_id=requisition.requisitioner_id, days=[oslo_day(submitted_at)])
+    if _redis_client().set(_PENDING_KEY, "1", nx=True, ex=_PENDING_TTL):
+        refresh_compliance_rollup.apply_async(countdown=settings.ROLLUP_REFRESH_DELAY)
+
+
+def refresh_started() -> None:
+    """First thing a queued refresh does: marks made from now on ask for another refresh."""
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        _redis_client().delete(_PENDING_KEY)
+
+
+# Moves that change no figure: not yet an order (awaiting attestation), or an office's progress on it,
+# which changes only the pickup time, the provider's note and the status (only "cancelled" counts).
+NEUTRAL_STATUSES = frozenset({states.AWAITING_ATTESTATION, states.ACCEPTED, states.SCHEDULED, states.COMPLETED,
+                              states.NO_SHOW})  # fmt: skip
+
+
+def _refresh_scheduled_in_this_transaction() -> bool:
+    return any(entry[1] is schedule_refresh for entry in connection.run_on_commit)
 
 
 def on_event_saved(sender, instance: RequisitionEvent, created: bool, raw: bool = False, **kwargs) -> None:
     """post_save receiver for RequisitionEvent (fixtures loaded raw are left to the rebuild)."""
-    if created and not raw:
-        rollup_after_event(requisition_id=instance.requisition_id)
+    if not created or raw or instance.to_status in NEUTRAL_STATUSES:
+        return
+    mark_dirty(instance.requisition_id)
+    if not _refresh_scheduled_in_this_transaction():
+        transaction.on_commit(schedule_refresh, robust=True)
+
+
+# --- refresh: claim marks, recompute their days ------------------------------------------------------
+
+REFRESH_BATCH = 1000
+
+
+def _refresh_requisitioner(requisitioner_id: int, mark_ids: list[int]) -> int:
+    """Claim the marks (skipping those a writer holds) and recompute their days. Returns marks claimed."""
+    with transaction.atomic():
+        claimed = list(
+            ComplianceDirty.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=mark_ids)
+            .values_list("pk", "requisition_id")
+        )
+        if not claimed:
+            return 0
+        ComplianceDirty.objects.filter(pk__in=[pk for pk, _ in claimed]).delete()
+        # Read after the marks are locked: every change marked so far is committed and visible.
+        firsts = Requisition.objects.filter(pk__in=[rid for _, rid in claimed]).annotate(
+            first=Min("events__at", filter=Q(events__to_status=states.SUBMITTED))
+        )
+        days = {oslo_day(first or submitted_at) for first, submitted_at in firsts.values_list("first", "submitted_at")
+                if first or submitted_at}  # fmt: skip
+        if days:
+            rollup_recompute(requisitioner_id=requisitioner_id, days=days)
+    return len(claimed)
+
+
+def rollup_refresh() -> int:
+    """Recompute the days of every marked requisition, one requisitioner per transaction. Returns marks taken.
+
+    Safe to run concurrently with writers and with itself. A requisitioner whose recomputation fails
+    keeps its marks (the next run tries again); the others go ahead.
+    """
+    taken = 0
+    while True:
+        marks = list(ComplianceDirty.objects.order_by("pk").values_list("pk", "requisition_id")[:REFRESH_BATCH])
+        if not marks:
+            break
+        owner = dict(Requisition.objects.filter(pk__in={rid for _, rid in marks}).values_list("pk", "requisitioner_id"))
+        by_person: dict[int, list[int]] = defaultdict(list)
+        orphans = []
+        for pk, requisition_id in marks:
+            if requisition_id in owner:
+                by_person[owner[requisition_id]].append(pk)
+            else:
+                orphans.append(pk)  # the requisition is gone: nothing to recompute from it
+        claimed = ComplianceDirty.objects.filter(pk__in=orphans).delete()[0] if orphans else 0
+        for person, mark_ids in sorted(by_person.items()):
+            try:
+                claimed += _refresh_requisitioner(person, mark_ids)
+            except Exception:
+                logger.exception("compliance roll-up: refreshing requisitioner %s failed", person)
+        taken += claimed
+        if claimed == 0 or len(marks) < REFRESH_BATCH:
+            break  # all seen, or only marks that writers hold or that fail: a later run takes them
+    return taken
+
+
+def rollup_flush() -> int:
+    """Process every mark now, synchronously (tests, the demo seeder). Returns marks taken."""
+    return rollup_refresh()
 
 
 def rollup_rebuild() -> int:

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from requisitions.rollup import rollup_rebuild
+from requisitions.rollup import refresh_started, rollup_rebuild, rollup_refresh
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def rebuild_compliance_rollup() -> int:
     """Nightly: recompute the compliance roll-up from requisitions and events. Returns rows written."""
     return rollup_rebuild()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def refresh_compliance_rollup() -> int:
+    """Recompute the roll-up days of requisitions marked since the last run (after commit, and every
+    minute from beat). Returns the marks taken; safe to run twice or concurrently."""
+    refresh_started()
+    return rollup_refresh()
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=3)

@@ -95,6 +95,11 @@ class CancelSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
+class ResubmitSerializer(serializers.Serializer):
+    answer = serializers.CharField(max_length=2000)
+    appointment_at = AwareDateTimeField(required=False, allow_null=True)
+
+
 class TransitionSerializer(serializers.Serializer):
     to = serializers.ChoiceField(choices=["accepted", "scheduled", "completed", "no_show", "returned", "cancelled"])
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)

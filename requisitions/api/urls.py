@@ -8,6 +8,7 @@ urlpatterns = [
     path("requisitions/<int:pk>/", views.RequisitionDetail.as_view(), name="requisition-detail"),
     path("requisitions/<int:pk>/cancel/", views.RequisitionCancel.as_view(), name="requisition-cancel"),
     path("requisitions/<int:pk>/attest/", views.RequisitionAttest.as_view(), name="requisition-attest"),
+    path("requisitions/<int:pk>/resubmit/", views.RequisitionResubmit.as_view(), name="requisition-resubmit"),
     path(
         "requisitions/<int:pk>/transition/",
         views.RequisitionTransition.as_view(),

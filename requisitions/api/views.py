@@ -29,12 +29,13 @@ from requisitions.api.serializers import (
     RequisitionCreateSerializer,
     RequisitionListSerializer,
     RequisitionSerializer,
+    ResubmitSerializer,
     TransitionSerializer,
 )
 from requisitions.checklists import ruleset_by_version, ruleset_in_force
 from requisitions.models import Level, Status
 from requisitions.selectors import access_requisition, actors_for, requisitions_visible_to, with_details
-from requisitions.services import InputError, requisition_create, requisition_transition
+from requisitions.services import InputError, requisition_amend_resubmit, requisition_create, requisition_transition
 
 
 def _lang() -> str:
@@ -239,6 +240,30 @@ class RequisitionAttest(DomainErrors, APIView):
         access_requisition(request.user, pk)
         _require_role(request, roles.REQUISITIONER)
         return _act(request, pk, states.SUBMITTED)
+
+
+class RequisitionResubmit(DomainErrors, APIView):
+    permission_classes = [SeesRequisitions]
+
+    @extend_schema(request=ResubmitSerializer, responses=RequisitionSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        """Answer the office's question on a returned order (optionally with a new appointment time) and
+        submit it again; it is routed again."""
+        access_requisition(request.user, pk)
+        _require_role(request, roles.REQUISITIONER, roles.CLERK)
+        serializer = ResubmitSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            requisition = access_requisition(request.user, pk)
+            requisition_amend_resubmit(
+                requisition=requisition,
+                user=request.user,
+                actors=actors_for(request.user, requisition),
+                answer=serializer.validated_data["answer"],
+                appointment_at=serializer.validated_data.get("appointment_at"),
+            )
+        fresh = access_requisition(request.user, pk, queryset=with_details(requisitions_visible_to(request.user)))
+        return Response(RequisitionSerializer(fresh).data)
 
 
 class RequisitionTransition(DomainErrors, APIView):

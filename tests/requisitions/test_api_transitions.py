@@ -293,3 +293,20 @@ def test_others_cannot_cancel(api, request, routed, persona, status):
     response = cancel(api(request.getfixturevalue(persona)), routed.pk, reason="Ikke min.")
     assert response.status_code == status
     assert status_of(routed.pk) == "routed"
+
+
+def test_a_returned_order_is_answered_and_resubmitted_through_the_api(
+    api, clinician, office_worker, django_capture_on_commit_callbacks
+):
+    requisition = requisition_in("returned", clinician=clinician, office_worker=office_worker)
+    url = f"/api/v1/requisitions/{requisition.pk}/resubmit/"
+    assert api(clinician).post(url, {}, format="json").status_code == 400
+    assert api(office_worker).post(url, {"answer": "Ja"}, format="json").status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api(clinician).post(url, {"answer": "Pasienten bruker rullator"}, format="json")
+    assert response.status_code == 200
+    requisition.refresh_from_db()
+    assert requisition.status == "routed"
+    assert "rullator" in requisition.notes
+    again = api(clinician).post(url, {"answer": "Igjen"}, format="json")
+    assert again.status_code == 409

@@ -1,4 +1,9 @@
-"""requisitions.rollup: the daily compliance roll-up follows every event and equals a recomputation."""
+"""requisitions.rollup: the daily compliance roll-up follows every event and equals a recomputation.
+
+Events only mark their requisition; the refresh (after commit, or ``rollup_flush``) recomputes. Tests run
+in one transaction; the factories run its on-commit callbacks (``captureOnCommitCallbacks``), so every
+service call here ends with the eager refresh task, as a commit would in production.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from requisitions import rollup, states
-from requisitions.models import ComplianceDaily, Requisition
-from requisitions.services import InputError
-from requisitions.tasks import rebuild_compliance_rollup
-from tests.requisitions.factories import advance, order_body, requisition_for
+from requisitions.models import ComplianceDaily, ComplianceDirty, Requisition, RequisitionEvent
+from requisitions.services import InputError, requisition_create
+from requisitions.tasks import rebuild_compliance_rollup, refresh_compliance_rollup
+from tests.requisitions.factories import advance, order, order_body, requisition_for
 
 pytestmark = pytest.mark.django_db
 
@@ -64,6 +69,7 @@ def rows_of(user) -> list[ComplianceDaily]:
 
 
 def assert_rollup_is_recomputation():
+    assert not ComplianceDirty.objects.exists()  # the after-commit refresh took every mark
     assert rollup.rollup_rows() == rollup.recomputed_rows()
 
 
@@ -173,7 +179,97 @@ def test_a_failed_transition_leaves_the_rollup_as_it_was(clock, clinician, offic
     before = rollup.rollup_rows()
     with pytest.raises(InputError):
         advance(requisition, by=office_worker, to=states.RETURNED, note=" ")
+    assert not ComplianceDirty.objects.exists()  # the mark rolled back with the change
     assert rollup.rollup_rows() == before
+
+
+# --- upkeep off the writing path: marks, the after-commit refresh, the beat entry ---------------------
+
+
+def test_an_event_only_marks_its_requisition_until_the_refresh(clock, clinician, office_worker):
+    requisition = requisition_create(  # on-commit callbacks not run: no routing, no refresh
+        order=order(body()), entered_by=clinician, requisitioner=clinician, unit=clinician.unit
+    )
+    assert list(ComplianceDirty.objects.values_list("requisition_id", flat=True)) == [requisition.pk]
+    assert not ComplianceDaily.objects.exists()  # nothing recomputed in the writing transaction
+    RequisitionEvent.objects.create(  # a second event of the same requisition: still one mark
+        requisition=requisition, from_status=states.SUBMITTED, to_status=states.SUBMITTED, at=timezone.now()
+    )
+    assert ComplianceDirty.objects.count() == 1
+    assert rollup.rollup_flush() == 1
+    assert [(row.orders, row.office_id) for row in rows_of(clinician)] == [(1, None)]
+    assert_rollup_is_recomputation()
+
+
+def test_moves_that_change_no_figure_leave_no_mark(clock, clinician, office_worker):
+    requisition = place(clinician)
+    with transaction.atomic():
+        advance(requisition, by=office_worker, to=states.ACCEPTED)
+        advance(requisition, by=office_worker, to=states.SCHEDULED)
+        assert not ComplianceDirty.objects.exists()
+    assert_rollup_is_recomputation()
+
+
+def test_after_commit_the_refresh_task_updates_the_rollup(clock, clinician, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        requisition = requisition_create(
+            order=order(body()), entered_by=clinician, requisitioner=clinician, unit=clinician.unit
+        )
+    assert "schedule_refresh" in [callback.__name__ for callback in callbacks]
+    assert [(row.orders, row.day) for row in rows_of(clinician)] == [(1, dt.date(2026, 11, 30))]
+    requisition.refresh_from_db()
+    assert requisition.status == states.ROUTED  # routing's event marked it again; its refresh ran too
+    assert rows_of(clinician)[0].office_id == requisition.office_id
+    assert_rollup_is_recomputation()
+
+
+def test_a_queued_refresh_is_not_sent_again_until_it_starts(monkeypatch, settings):
+    class FakeRedis:
+        def __init__(self):
+            self.keys = {}
+
+        def set(self, key, value, nx=False, ex=None):
+            if nx and key in self.keys:
+                return None
+            self.keys[key] = value
+            return True
+
+        def delete(self, key):
+            self.keys.pop(key, None)
+
+    fake, sent = FakeRedis(), []
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    monkeypatch.setattr(rollup, "_redis_client", lambda: fake)
+    monkeypatch.setattr(refresh_compliance_rollup, "apply_async", lambda **kwargs: sent.append(kwargs))
+    rollup.schedule_refresh()
+    rollup.schedule_refresh()
+    assert sent == [{"countdown": settings.ROLLUP_REFRESH_DELAY}]
+    rollup.refresh_started()  # the task clears the key before it takes the marks
+    rollup.schedule_refresh()
+    assert len(sent) == 2
+
+
+def test_the_refresh_is_safe_to_repeat_and_drops_marks_of_deleted_requisitions(clock, clinician, ward_nurse):
+    kept = place(clinician)
+    gone = place(ward_nurse, seed=2)
+    ComplianceDaily.objects.all().delete()
+    rollup.mark_dirty(kept.pk)
+    rollup.mark_dirty(gone.pk)
+    assert refresh_compliance_rollup.apply().get() == 2
+    assert refresh_compliance_rollup.apply().get() == 0
+    assert_rollup_is_recomputation()
+    rollup.mark_dirty(gone.pk)
+    Requisition.objects.filter(pk=gone.pk).delete()
+    assert rollup.rollup_flush() == 1
+    assert not ComplianceDirty.objects.exists()
+
+
+def test_beat_refreshes_every_minute_and_rebuilds_nightly():
+    from django.conf import settings as django_settings
+
+    tasks = {entry["task"]: entry["schedule"] for entry in django_settings.CELERY_BEAT_SCHEDULE.values()}
+    assert tasks["requisitions.tasks.refresh_compliance_rollup"] == 60.0
+    assert "requisitions.tasks.rebuild_compliance_rollup" in tasks
 
 
 # --- property: any sequence of service calls keeps the roll-up equal to a recomputation ---------------
