@@ -114,7 +114,7 @@ def build_order(seed: int, unit_index: int, run: str):
     )
 
 
-def submitter(user_ids: list[int], seeds: list[int], run: str, start_at: float) -> None:
+def submitter(user_ids: list[int], seeds: list[int], run: str, start_at: float, interval: float = 0.0) -> None:
     """One submitting process: its own database connection, orders through the real service."""
     from django.db import connections
 
@@ -129,7 +129,9 @@ def submitter(user_ids: list[int], seeds: list[int], run: str, start_at: float) 
         user = users[user_ids[seed % len(user_ids)]]
         work.append((user, build_order(seed, unit_index[user.unit.name], run)))
     time.sleep(max(0.0, start_at - time.time()))
-    for user, order in work:
+    for index, (user, order) in enumerate(work):
+        if interval:  # paced: this process offers one order every `interval` seconds
+            time.sleep(max(0.0, start_at + index * interval - time.time()))
         requisition_create(order=order, entered_by=user, requisitioner=user, unit=user.unit)
     connections.close_all()
 
@@ -180,7 +182,9 @@ def submit_all(options, user_ids: list[int], run: str) -> float:
     context = multiprocessing.get_context("fork")
     start_at = time.time() + 1.0 + 0.2 * options.submitters  # time to build the orders first
     shares = [list(range(i, options.orders, options.submitters)) for i in range(options.submitters)]
-    procs = [context.Process(target=submitter, args=(user_ids, share, run, start_at)) for share in shares]
+    rate = getattr(options, "rate", 0)
+    interval = options.submitters / rate if rate else 0.0
+    procs = [context.Process(target=submitter, args=(user_ids, share, run, start_at, interval)) for share in shares]
     for proc in procs:
         proc.start()
     for proc in procs:
@@ -227,6 +231,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=2, help="worker pool processes (default 2)")
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--timeout", type=float, default=180, help="seconds to wait for routing")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=TARGET_RATE,
+        help="orders per second offered in the latency phase (default: the 200/s target; 0: as fast as possible)",
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     options = parser.parse_args(argv)
 
@@ -239,15 +249,15 @@ def main(argv: list[str] | None = None) -> int:
 
     # Phase 1, capacity: the orders are submitted (their tasks wait in Redis), then the worker drains them.
     backlog = f"bench-backlog-{secrets.token_hex(4)}"
-    submit_all(options, user_ids, backlog)
+    submit_all(argparse.Namespace(**{**vars(options), "rate": 0}), user_ids, backlog)
     worker = start_worker(options.concurrency, log)
     try:
         wait_ready(worker, log)
         if left := wait_routed(backlog, options.orders, options.timeout):
             print(f"capacity phase: {left} orders still submitted after {options.timeout} s; worker log: {log}")
-        # Phase 2, latency: the worker runs while the orders are submitted as fast as the submitters go.
+        # Phase 2, latency: the worker runs while the orders are submitted at --rate (the target load).
         warm = f"bench-warmup-{secrets.token_hex(4)}"
-        submit_all(argparse.Namespace(**{**vars(options), "orders": options.warmup}), user_ids, warm)
+        submit_all(argparse.Namespace(**{**vars(options), "orders": options.warmup, "rate": 0}), user_ids, warm)
         wait_routed(warm, options.warmup, 60)
         live = f"bench-live-{secrets.token_hex(4)}"
         submit_all(options, user_ids, live)

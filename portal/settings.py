@@ -182,12 +182,16 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.2,
     "interval_max": 0.2,
 }
-# Seconds a compliance roll-up refresh waits after the first event that asks for it (one serves many).
-ROLLUP_REFRESH_DELAY = env_int("ROLLUP_REFRESH_DELAY", 1)
+# How often the compliance roll-up takes up the days that events marked (requisitions.rollup): the
+# figures lag the events by about this much. A missed run is harmless, the marks wait in the database.
+ROLLUP_REFRESH_SECONDS = env_int("ROLLUP_REFRESH_SECONDS", 5, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "sweep-unrouted": {"task": "routing.tasks.sweep_unrouted", "schedule": 60.0},
-    # Catches compliance roll-up marks whose after-commit refresh was never sent (Redis down).
-    "refresh-compliance-rollup": {"task": "requisitions.tasks.refresh_compliance_rollup", "schedule": 60.0},
+    "refresh-compliance-rollup": {
+        "task": "requisitions.tasks.refresh_compliance_rollup",
+        "schedule": float(ROLLUP_REFRESH_SECONDS),
+        "options": {"expires": ROLLUP_REFRESH_SECONDS * 2},  # no pile-up while the worker is down
+    },
     # 03:30 Oslo time occurs exactly once on both daylight-saving change days.
     "rebuild-compliance-rollup": {
         "task": "requisitions.tasks.rebuild_compliance_rollup",

@@ -7,15 +7,13 @@ without such an event. A resubmission after a return does not move the order to 
 Upkeep, off the writing path: a saved ``RequisitionEvent`` only marks its requisition as pending
 (``on_event_saved`` → ``mark_dirty``: one upsert into ``ComplianceDirty`` in the writing transaction, so
 the mark commits or rolls back with the change; events that change no figure, ``NEUTRAL_STATUSES``, are
-skipped) and, after commit, asks for a refresh
-(``schedule_refresh``: at most one ``requisitions.tasks.refresh_compliance_rollup`` waits at a time,
-``ROLLUP_REFRESH_DELAY`` seconds after the first mark, so one refresh serves many events). The refresh
-(``rollup_refresh``; also every minute from beat, so a mark is never lost when Redis was down) takes the
-marks one requisitioner at a time: in one transaction it locks and deletes that requisitioner's marks
-(rows a writer still holds are skipped and stay for the next run), locks the requisitioner's user row
-(two refreshes take turns) and recomputes the days of the marked requisitions from raw rows. A writer
-that marks a requisition while a refresh holds its mark waits for that short transaction, then marks it
-again. ``rollup_flush`` runs the refresh synchronously (tests, seeding).
+skipped). Nothing is sent to Redis from the writing path. ``requisitions.tasks.refresh_compliance_rollup``
+(beat, every ``ROLLUP_REFRESH_SECONDS``) runs ``rollup_refresh``: it takes the marks one requisitioner at
+a time: in one transaction it locks and deletes that requisitioner's marks (rows a writer still holds
+are skipped and stay for the next run), locks the requisitioner's user row (two refreshes take turns)
+and recomputes the days of the marked requisitions from raw rows. One refresh serves every event since
+the last one. A writer that marks a requisition while a refresh holds its mark waits for that short
+transaction, then marks it again. ``rollup_flush`` runs the refresh synchronously (tests, seeding).
 
 ``rollup_rebuild`` (nightly task ``requisitions.tasks.rebuild_compliance_rollup``) recomputes every
 requisitioner's rows; it repairs anything changed without an event (e.g. data loaded with
@@ -180,45 +178,10 @@ def mark_dirty(requisition_id: int) -> None:
         )
 
 
-_PENDING_KEY = "requisitions:rollup-refresh-pending"
-_PENDING_TTL = 60  # seconds: a lost task message delays the next refresh at most this long (beat runs anyway)
-_redis = None
-
-
-def _redis_client():
-    global _redis
-    if _redis is None:
-        import redis
-
-        _redis = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=2)
-    return _redis
-
-
-def schedule_refresh() -> None:
-    """After commit: enqueue a refresh unless one is already waiting (a Redis key the task clears first)."""
-    from requisitions.tasks import refresh_compliance_rollup
-
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        refresh_compliance_rollup.delay()
-        return
-    if _redis_client().set(_PENDING_KEY, "1", nx=True, ex=_PENDING_TTL):
-        refresh_compliance_rollup.apply_async(countdown=settings.ROLLUP_REFRESH_DELAY)
-
-
-def refresh_started() -> None:
-    """First thing a queued refresh does: marks made from now on ask for another refresh."""
-    if not settings.CELERY_TASK_ALWAYS_EAGER:
-        _redis_client().delete(_PENDING_KEY)
-
-
 # Moves that change no figure: not yet an order (awaiting attestation), or an office's progress on it,
 # which changes only the pickup time, the provider's note and the status (only "cancelled" counts).
 NEUTRAL_STATUSES = frozenset({states.AWAITING_ATTESTATION, states.ACCEPTED, states.SCHEDULED, states.COMPLETED,
                               states.NO_SHOW})  # fmt: skip
-
-
-def _refresh_scheduled_in_this_transaction() -> bool:
-    return any(entry[1] is schedule_refresh for entry in connection.run_on_commit)
 
 
 def on_event_saved(sender, instance: RequisitionEvent, created: bool, raw: bool = False, **kwargs) -> None:
@@ -226,8 +189,6 @@ def on_event_saved(sender, instance: RequisitionEvent, created: bool, raw: bool 
     if not created or raw or instance.to_status in NEUTRAL_STATUSES:
         return
     mark_dirty(instance.requisition_id)
-    if not _refresh_scheduled_in_this_transaction():
-        transaction.on_commit(schedule_refresh, robust=True)
 
 
 # --- refresh: claim marks, recompute their days ------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from requisitions.rollup import refresh_started, rollup_rebuild, rollup_refresh
+from requisitions.rollup import rollup_rebuild, rollup_refresh
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -15,9 +15,8 @@ def rebuild_compliance_rollup() -> int:
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def refresh_compliance_rollup() -> int:
-    """Recompute the roll-up days of requisitions marked since the last run (after commit, and every
-    minute from beat). Returns the marks taken; safe to run twice or concurrently."""
-    refresh_started()
+    """Recompute the roll-up days of requisitions marked since the last run (beat, every
+    ``ROLLUP_REFRESH_SECONDS``). Returns the marks taken; safe to run twice or concurrently."""
     return rollup_refresh()
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from portal import roles
 from portal.models import Office, RequisitioningUnit
 from portal.services import portal_user_create
-from requisitions import compliance, states
+from requisitions import compliance, rollup, states
 from requisitions.models import ComplianceDaily
 from tests.conftest import PASSWORD
 from tests.requisitions.factories import advance, order_body, requisition_for, soon
@@ -85,6 +85,7 @@ def test_me_counts_the_callers_orders_beside_the_unit_and_peers(api, clinician, 
     advance(returned, by=office_worker, to=states.RETURNED, note="Hvilken etasje?")
     requisition_for(clerk, requisitioner=colleague, body=order_body(seed=4))  # not attested: not an order
     advance(late, by=clinician, to=states.CANCELLED, note="Pasienten er innlagt")
+    rollup.rollup_flush()  # events only mark their days; the refresh (beat, in production) recomputes them
 
     response = api(clinician).get(ME)
 
@@ -149,6 +150,7 @@ def test_a_bad_date_is_a_400_naming_the_parameter(api, clinician, auditor, url, 
 def test_the_list_holds_a_record_per_requisitioner_with_username_and_unit(api, auditor, clinician, ward_nurse):
     requisition_for(clinician, body=late_body(1))
     requisition_for(ward_nurse, body=order_body(seed=2, pickup="3301"))
+    rollup.rollup_flush()
     response = api(auditor).get(LIST)
     assert response.status_code == 200
     data = response.json()

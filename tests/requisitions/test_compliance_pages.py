@@ -12,7 +12,7 @@ from django.utils import timezone
 from portal import roles
 from portal.models import AccessLog, Office
 from portal.services import portal_user_create
-from requisitions import audit_selectors, compliance, states
+from requisitions import audit_selectors, compliance, rollup, states
 from requisitions.audit_selectors import OrderFilters
 from requisitions.compliance_selectors import Period
 from requisitions.models import ComplianceDaily, Requisition
@@ -70,6 +70,7 @@ def orders(clinician, colleague, office_worker):
     advance(returned, by=office_worker, to=states.RETURNED, note="Hvilken etasje?")
     advance(late, by=clinician, to=states.CANCELLED, note="Pasienten er innlagt")
     other = requisition_for(colleague, body=order_body(seed=4))
+    rollup.rollup_flush()  # events only mark their days; the refresh (beat, in production) recomputes them
     return {"late": late, "above": above, "returned": returned, "other": other}
 
 

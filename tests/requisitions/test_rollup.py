@@ -1,8 +1,6 @@
 """requisitions.rollup: the daily compliance roll-up follows every event and equals a recomputation.
 
-Events only mark their requisition; the refresh (after commit, or ``rollup_flush``) recomputes. Tests run
-in one transaction; the factories run its on-commit callbacks (``captureOnCommitCallbacks``), so every
-service call here ends with the eager refresh task, as a commit would in production.
+Events only mark their requisition; the refresh (beat in production, ``rollup_flush`` here) recomputes.
 """
 
 from __future__ import annotations
@@ -65,11 +63,13 @@ def place(user, *, requisitioner=None, **kwargs) -> Requisition:
 
 
 def rows_of(user) -> list[ComplianceDaily]:
+    rollup.rollup_flush()
     return list(ComplianceDaily.objects.filter(requisitioner=user).order_by("day", "office_id"))
 
 
 def assert_rollup_is_recomputation():
-    assert not ComplianceDirty.objects.exists()  # the after-commit refresh took every mark
+    rollup.rollup_flush()
+    assert not ComplianceDirty.objects.exists()  # the refresh took every mark
     assert rollup.rollup_rows() == rollup.recomputed_rows()
 
 
@@ -156,6 +156,7 @@ def test_the_rebuild_repairs_changes_made_without_an_event(clock, clinician):
     requisition = place(clinician)
     Requisition.objects.filter(pk=requisition.pk).update(late=True)  # no event: the roll-up cannot know
     ComplianceDaily.objects.create(requisitioner=clinician, unit=clinician.unit, day=dt.date(2020, 1, 1), orders=9)
+    rollup.rollup_flush()
     assert rollup.rollup_rows() != rollup.recomputed_rows()
     assert rollup.rollup_rebuild() == 1
     assert_rollup_is_recomputation()
@@ -176,6 +177,7 @@ def test_the_nightly_task_is_safe_to_run_twice(clock, clinician, ward_nurse):
 
 def test_a_failed_transition_leaves_the_rollup_as_it_was(clock, clinician, office_worker):
     requisition = place(clinician)
+    rollup.rollup_flush()
     before = rollup.rollup_rows()
     with pytest.raises(InputError):
         advance(requisition, by=office_worker, to=states.RETURNED, note=" ")
@@ -203,6 +205,7 @@ def test_an_event_only_marks_its_requisition_until_the_refresh(clock, clinician,
 
 def test_moves_that_change_no_figure_leave_no_mark(clock, clinician, office_worker):
     requisition = place(clinician)
+    rollup.rollup_flush()
     with transaction.atomic():
         advance(requisition, by=office_worker, to=states.ACCEPTED)
         advance(requisition, by=office_worker, to=states.SCHEDULED)
@@ -210,43 +213,12 @@ def test_moves_that_change_no_figure_leave_no_mark(clock, clinician, office_work
     assert_rollup_is_recomputation()
 
 
-def test_after_commit_the_refresh_task_updates_the_rollup(clock, clinician, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        requisition = requisition_create(
-            order=order(body()), entered_by=clinician, requisitioner=clinician, unit=clinician.unit
-        )
-    assert "schedule_refresh" in [callback.__name__ for callback in callbacks]
-    assert [(row.orders, row.day) for row in rows_of(clinician)] == [(1, dt.date(2026, 11, 30))]
-    requisition.refresh_from_db()
-    assert requisition.status == states.ROUTED  # routing's event marked it again; its refresh ran too
-    assert rows_of(clinician)[0].office_id == requisition.office_id
+def test_the_beat_task_takes_the_marks_of_a_committed_routing(clock, clinician):
+    requisition = place(clinician)  # submitted and routed: both events marked the requisition
+    assert list(ComplianceDirty.objects.values_list("requisition_id", flat=True)) == [requisition.pk]
+    assert refresh_compliance_rollup.apply().get() == 1
+    assert [(row.orders, row.office_id) for row in ComplianceDaily.objects.all()] == [(1, requisition.office_id)]
     assert_rollup_is_recomputation()
-
-
-def test_a_queued_refresh_is_not_sent_again_until_it_starts(monkeypatch, settings):
-    class FakeRedis:
-        def __init__(self):
-            self.keys = {}
-
-        def set(self, key, value, nx=False, ex=None):
-            if nx and key in self.keys:
-                return None
-            self.keys[key] = value
-            return True
-
-        def delete(self, key):
-            self.keys.pop(key, None)
-
-    fake, sent = FakeRedis(), []
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    monkeypatch.setattr(rollup, "_redis_client", lambda: fake)
-    monkeypatch.setattr(refresh_compliance_rollup, "apply_async", lambda **kwargs: sent.append(kwargs))
-    rollup.schedule_refresh()
-    rollup.schedule_refresh()
-    assert sent == [{"countdown": settings.ROLLUP_REFRESH_DELAY}]
-    rollup.refresh_started()  # the task clears the key before it takes the marks
-    rollup.schedule_refresh()
-    assert len(sent) == 2
 
 
 def test_the_refresh_is_safe_to_repeat_and_drops_marks_of_deleted_requisitions(clock, clinician, ward_nurse):
@@ -264,11 +236,11 @@ def test_the_refresh_is_safe_to_repeat_and_drops_marks_of_deleted_requisitions(c
     assert not ComplianceDirty.objects.exists()
 
 
-def test_beat_refreshes_every_minute_and_rebuilds_nightly():
+def test_beat_refreshes_every_few_seconds_and_rebuilds_nightly():
     from django.conf import settings as django_settings
 
     tasks = {entry["task"]: entry["schedule"] for entry in django_settings.CELERY_BEAT_SCHEDULE.values()}
-    assert tasks["requisitions.tasks.refresh_compliance_rollup"] == 60.0
+    assert tasks["requisitions.tasks.refresh_compliance_rollup"] == django_settings.ROLLUP_REFRESH_SECONDS <= 60
     assert "requisitions.tasks.rebuild_compliance_rollup" in tasks
 
 
