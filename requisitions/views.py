@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from portal import roles
+from portal.access_log import log_access
 from portal.models import PostalCode
 from requisitions import beon, states
 from requisitions.checklists import ruleset_in_force
@@ -168,6 +169,8 @@ def postal_code_partial(request: HttpRequest) -> HttpResponse:
 def patient_lookup(request: HttpRequest) -> HttpResponse:
     """htmx: a patient the unit has ordered for before is found by national ID and prefilled."""
     patient = known_patient(request.user.unit, request.GET.get("national_id", ""))
+    if patient:
+        log_access(request.user, [], "patient-lookup", patient_ids=[patient.pk])
     initial = request.GET.copy()
     if patient:
         initial.update(
@@ -262,7 +265,9 @@ def order_new(request: HttpRequest) -> HttpResponse:
         initial = {"pickup_at_home": True}
         source = request.GET.get("copy")
         if source:
-            initial.update(_initial_from(access_requisition(request.user, source)))
+            copied = access_requisition(request.user, source)
+            log_access(request.user, [copied], "order-copy")
+            initial.update(_initial_from(copied))
         form = OrderForm(initial=initial)
         return _render_form(request, form, data=initial)
 
@@ -340,6 +345,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
         except ValueError:
             messages.error(request, _("Give dates as YYYY-MM-DD."))
     page = Paginator(qs.order_by("-first_trip_at"), 25).get_page(request.GET.get("page"))
+    log_access(request.user, list(page.object_list), "order-list")
     context = {
         "page": page,
         "statuses": Status.choices,
@@ -358,12 +364,15 @@ def attestation_list(request: HttpRequest) -> HttpResponse:
         .select_related("patient", "entered_by")
         .order_by("first_trip_at")
     )
-    return render(request, "requisitions/attestation_list.html", {"orders": qs})
+    orders = list(qs)
+    log_access(request.user, orders, "attestation-list")
+    return render(request, "requisitions/attestation_list.html", {"orders": orders})
 
 
 @ordering
 def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     requisition = access_requisition(request.user, pk, queryset=with_details(requisitions_visible_to(request.user)))
+    log_access(request.user, [requisition], "order-detail")
     actors = actors_for(request.user, requisition)
     lang = _lang()
     context = {

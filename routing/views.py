@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal import roles
+from portal.access_log import log_access
 from requisitions import states
 from requisitions.models import Level, Status
 from requisitions.selectors import (
@@ -64,6 +65,9 @@ def _queue(request: HttpRequest):
 def queue(request: HttpRequest) -> HttpResponse:
     qs, now = _queue(request)
     orders = list(qs[:QUEUE_ROWS])
+    if request.headers.get("HX-Trigger") != "queue-rows":
+        # The automatic refresh every 15 s shows the same list again: it is logged when opened or filtered.
+        log_access(request.user, orders, "office-queue")
     for order in orders:
         order.short_notice = order.first_trip_at <= now + SHORT_NOTICE
         order.long_unaccepted = (
@@ -86,6 +90,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 @office_only
 def office_detail(request: HttpRequest, pk: int) -> HttpResponse:
     requisition = access_requisition(request.user, pk, queryset=with_details(requisitions_visible_to(request.user)))
+    log_access(request.user, [requisition], "office-detail")
     lang = "en" if (get_language() or "nb").startswith("en") else "nb"
     actors = actors_for(request.user, requisition)
     context = {

@@ -105,3 +105,20 @@ def test_login_is_required(api, requisition):
 @pytest.mark.parametrize("persona", ["clinician", "clerk", "office_worker", "outsider"])
 def test_only_auditors_may_read_the_access_log(api, request, persona, requisition):
     assert look_up(api(request.getfixturevalue(persona)), requisition.patient.national_id).status_code == 403
+
+
+def test_web_pages_that_show_patients_are_logged(client, clinician, office_worker, requisition):
+    client.force_login(clinician)
+    client.get("/bestillinger/")
+    client.get(f"/bestillinger/{requisition.pk}/")
+    client.force_login(office_worker)
+    client.get("/kontor/")
+    client.get("/kontor/", HTTP_HX_REQUEST="true", HTTP_HX_TRIGGER="queue-rows")  # the automatic refresh
+    client.get(f"/kontor/{requisition.pk}/")
+    seen = list(AccessLog.objects.order_by("pk").values_list("user__username", "page", "requisition_id"))
+    assert seen == [
+        ("lege", "order-list", requisition.pk),
+        ("lege", "order-detail", requisition.pk),
+        ("pr_ous", "office-queue", requisition.pk),
+        ("pr_ous", "office-detail", requisition.pk),
+    ]
