@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from portal.models import AccessLog
 from requisitions import states
+from requisitions.rollup import rollup_flush
 from tests.requisitions.factories import advance, order_body, requisition_for, soon
 
 SCREENSHOTS = os.environ.get("E2E_SCREENSHOTS", "")  # a directory: keep screenshots for a look
@@ -40,6 +41,7 @@ def make_orders(clinician, office_worker):
     on_time = requisition_for(clinician, body=order_body(seed=2))
     returned = requisition_for(clinician, body=order_body(seed=3))
     advance(returned, by=office_worker, to=states.RETURNED, note="Hvilken etasje?")
+    rollup_flush()  # what the beat task does every few seconds in production
     return late, on_time, returned
 
 
@@ -102,6 +104,7 @@ def test_a_clinician_reads_their_practice_and_opens_the_orders_behind_a_figure(p
 def test_the_dashboard_filters_work_with_the_keyboard(page, login, auditor, clinician, ward_nurse, office_worker):
     make_orders(clinician, office_worker)
     requisition_for(ward_nurse, body=order_body(seed=9))
+    rollup_flush()
     login(auditor)
     page.goto("/praksis/revisjon/?by=unit")
     expect(page.locator("#dimension-table tbody tr")).to_have_count(2)
