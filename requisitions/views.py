@@ -327,6 +327,12 @@ def order_new(request: HttpRequest) -> HttpResponse:
 # --- list and detail --------------------------------------------------------------------------------
 
 
+def _without_page(params) -> str:
+    query = params.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
 @ordering
 def order_list(request: HttpRequest) -> HttpResponse:
     qs = requisitions_visible_to(request.user).select_related("patient", "office", "requisitioner")
@@ -351,6 +357,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
         "statuses": Status.choices,
         "levels": Level.choices,
         "filters": request.GET,
+        "query": _without_page(request.GET),
     }
     template = "requisitions/order_list.html#results" if request.htmx else "requisitions/order_list.html"
     return render(request, template, context)
