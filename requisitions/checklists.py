@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
 from requisitions import beon
 from requisitions.models import ChecklistVersion
 
-_loaded: dict[tuple[str, str], beon.RuleSet] = {}
+# Published versions are read at most every REFRESH_SECONDS per process (every order needs them), and at
+# once in the process that publishes one. A new version takes effect from its valid_from date anyway.
+REFRESH_SECONDS = 30
+_cache: dict = {"read_at": None, "rulesets": []}
 
 
 def _published() -> list[beon.RuleSet]:
-    rulesets = []
-    for version, updated, document in ChecklistVersion.objects.values_list("version", "created_at", "document"):
-        cache_key = (version, updated.isoformat())
-        if cache_key not in _loaded:
-            _loaded[cache_key] = beon.load_ruleset(document)
-        rulesets.append(_loaded[cache_key])
-    return rulesets
+    now = time.monotonic()
+    if _cache["read_at"] is None or now - _cache["read_at"] > REFRESH_SECONDS:
+        _cache["rulesets"] = [
+            beon.load_ruleset(document) for document in ChecklistVersion.objects.values_list("document", flat=True)
+        ]
+        _cache["read_at"] = now
+    return _cache["rulesets"]
+
+
+@receiver([post_save, post_delete], sender=ChecklistVersion, dispatch_uid="requisitions.checklists.forget")
+def forget_published(**kwargs) -> None:
+    _cache["read_at"] = None
 
 
 def all_rulesets() -> list[beon.RuleSet]:

@@ -162,15 +162,20 @@ def check_trips(trips: list[TripInput], *, now: dt.datetime) -> TripInput:
 
 
 def _patient_upsert(data: PatientInput) -> Patient:
-    patient, _created = Patient.objects.update_or_create(
+    """Insert or update the patient by national ID in one statement (INSERT … ON CONFLICT DO UPDATE)."""
+    patient = Patient(
         national_id=data.national_id,
-        defaults={
-            "name": data.name,
-            "phone": data.phone,
-            "street": data.address.street,
-            "postal_code": data.address.postal_code,
-            "municipality": data.address.municipality,
-        },
+        name=data.name,
+        phone=data.phone,
+        street=data.address.street,
+        postal_code=data.address.postal_code,
+        municipality=data.address.municipality,
+    )
+    Patient.objects.bulk_create(
+        [patient],
+        update_conflicts=True,
+        unique_fields=["national_id"],
+        update_fields=["name", "phone", "street", "postal_code", "municipality", "updated_at"],
     )
     return patient
 

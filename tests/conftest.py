@@ -145,3 +145,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.integration)
         elif "/tests/e2e/" in path:
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_checklist_cache():
+    """Published checklist versions are cached per process; a rolled-back test must not leave one behind."""
+    from requisitions import checklists
+
+    checklists.forget_published()
+    yield
+    checklists.forget_published()
