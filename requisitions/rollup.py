@@ -249,6 +249,16 @@ def rollup_refresh() -> int:
     return taken
 
 
+def rollup_refresh_for(requisitioner_id: int) -> int:
+    """Bring one requisitioner's rows up to date now (before showing them their own figures)."""
+    mark_ids = list(
+        ComplianceDirty.objects.filter(
+            requisition_id__in=Requisition.objects.filter(requisitioner_id=requisitioner_id).values("pk")
+        ).values_list("pk", flat=True)
+    )
+    return _refresh_requisitioner(requisitioner_id, mark_ids) if mark_ids else 0
+
+
 def rollup_flush() -> int:
     """Process every mark now, synchronously (tests, the demo seeder). Returns marks taken."""
     return rollup_refresh()

@@ -29,6 +29,7 @@ from requisitions.checklists import ruleset_by_version
 from requisitions.compliance_selectors import figures_of_requisitioner, figures_of_unit, peers_of_kind
 from requisitions.models import ComplianceDaily, Level
 from requisitions.models_exports import Export
+from requisitions.rollup import rollup_refresh, rollup_refresh_for
 from requisitions.selectors import access_requisition, event_timeline, requisitions_visible_to, with_details
 from requisitions.views import role_required
 
@@ -106,6 +107,7 @@ def my_practice(request: HttpRequest) -> HttpResponse:
     """Own figures beside the unit's and the peers' medians, by level, a 12-week trend, and BEON explained."""
     filters, errors = _parse(request.GET, keep=("from", "to"))
     period, user, unit = filters.period, request.user, request.user.unit
+    rollup_refresh_for(user.pk)  # the caller's own changes of the last seconds count at once
     mine = figures_of_requisitioner(user.pk, period)
     unit_figures = figures_of_unit(unit.pk, period) if unit else None
     peers = peers_of_kind(unit.kind, period) if unit else []
@@ -383,6 +385,7 @@ def _dashboard_context(request: HttpRequest) -> tuple[dict, dict[str, str]]:
 @require_GET
 def audit_dashboard(request: HttpRequest) -> HttpResponse:
     """Figures by requisitioner, unit, office, trust, municipality, level or week; the outlier list."""
+    rollup_refresh()  # the few seconds of changes the beat task has not taken yet
     context, errors = _dashboard_context(request)
     template = "requisitions/audit_dashboard.html"
     return render(

@@ -235,3 +235,11 @@ def test_another_unit_kind_has_its_own_peers(api, ward_nurse, clinician):
     day_row(ward_nurse, orders=10, late=1)
     data = api(ward_nurse).get(ME).json()
     assert data["peers"]["late_rate"] == 0.1
+
+
+def test_own_figures_count_an_order_at_once_without_waiting_for_the_refresh_task(api, clinician):
+    from requisitions.models_compliance import ComplianceDirty
+
+    requisition_for(clinician)
+    assert ComplianceDirty.objects.exists()  # not yet taken by the beat task
+    assert api(clinician).get("/api/v1/compliance/me/").json()["orders"] == 1
