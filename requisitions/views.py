@@ -22,7 +22,7 @@ from portal.access_log import log_access
 from portal.models import PostalCode
 from requisitions import beon, states
 from requisitions.checklists import ruleset_in_force
-from requisitions.forms import OrderForm, answers_from_post, apply_service_errors, known_patient
+from requisitions.forms import OSLO, OrderForm, answers_from_post, apply_service_errors, known_patient
 from requisitions.helseekspress import TripQuery, helseekspress_available
 from requisitions.models import Level, Requisition, Status
 from requisitions.selectors import (
@@ -70,8 +70,9 @@ ordering = role_required(roles.REQUISITIONER, roles.CLERK)
 # --- the checklist (live) -----------------------------------------------------------------------------
 
 
-def _helseekspress(request_data) -> bool:
-    """Whether a Helseekspress route serves the trip the form describes so far."""
+def _trip_facts(request_data) -> tuple[str | None, bool]:
+    """From the trip the form describes so far: the pickup municipality's number (for the routing
+    preview) and whether a Helseekspress route serves the trip."""
     form = OrderForm(request_data)
     form.is_valid()
     data = form.cleaned_data
@@ -81,20 +82,19 @@ def _helseekspress(request_data) -> bool:
         if data.get("pickup_at_home", True) or not data.get("from_postal_code")
         else data.get("from_postal_code")
     )
+    pickup = origin.municipality.number if origin else None
     destination = data.get("to_postal_code")
     if not (origin and destination and data.get("appointment_date") and data.get("appointment_time")):
-        return False
-    from requisitions.forms import OSLO
-
+        return pickup, False
     appointment = dt.datetime.combine(data["appointment_date"], data["appointment_time"], tzinfo=OSLO)
     query = TripQuery(origin.municipality.number, destination.municipality.number, appointment)
-    return helseekspress_available(query, helseekspress_routes())
+    return pickup, helseekspress_available(query, helseekspress_routes())
 
 
 def _checklist_context(request_data, *, errors: dict | None = None) -> dict:
     ruleset = ruleset_in_force(timezone.localdate())
     answers = answers_from_post(ruleset, request_data)
-    answers["helseekspress_available"] = _helseekspress(request_data)
+    pickup_municipality, answers["helseekspress_available"] = _trip_facts(request_data)
     result, partial_errors = beon.validate_partial(ruleset, answers)
     required = set(ruleset.required_questions(answers))
     missing = [q for q in ruleset.visible_questions(answers) if q.id in required and q.id not in answers]
@@ -139,6 +139,7 @@ def _checklist_context(request_data, *, errors: dict | None = None) -> dict:
             for value, label in Level.choices
         ],
         "chosen_level": request_data.get("level") or recommended,
+        "pickup_municipality": pickup_municipality,
         "answers": answers,
     }
 
@@ -169,8 +170,9 @@ def postal_code_partial(request: HttpRequest) -> HttpResponse:
 def patient_lookup(request: HttpRequest) -> HttpResponse:
     """htmx: a patient the unit has ordered for before is found by national ID and prefilled."""
     patient = known_patient(request.user.unit, request.GET.get("national_id", ""))
-    if patient:
-        log_access(request.user, [], "patient-lookup", patient_ids=[patient.pk])
+    if patient is None:
+        return HttpResponse(status=204)  # nothing to fill in: htmx leaves what the user typed alone
+    log_access(request.user, [], "patient-lookup", patient_ids=[patient.pk])
     initial = request.GET.copy()
     if patient:
         initial.update(
@@ -239,7 +241,7 @@ def _validated(request, form):
     if not form.is_valid():
         _result, answer_errors = beon.validate_partial(ruleset, {**answers, "helseekspress_available": False})
         return None, answer_errors
-    answers["helseekspress_available"] = _helseekspress(request.POST)
+    answers["helseekspress_available"] = _trip_facts(request.POST)[1]
     orders = [form.order_for(day, answers) for day in form.series_dates()]
     try:
         now = timezone.now()

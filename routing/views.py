@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from portal import roles
 from portal.access_log import log_access
+from portal.models import Municipality
 from requisitions import states
 from requisitions.models import Level, Status
 from requisitions.selectors import (
@@ -27,6 +28,8 @@ from requisitions.selectors import (
 )
 from requisitions.services import InputError, requisition_transition
 from requisitions.views import role_required
+from routing.resolver import LEVELS, resolve
+from routing.selectors import area_for_municipality, area_for_trust
 
 OSLO = ZoneInfo("Europe/Oslo")
 SHORT_NOTICE = dt.timedelta(hours=24)
@@ -171,3 +174,21 @@ def bulk_accept(request: HttpRequest) -> HttpResponse:
             % {"n": skipped},
         )
     return redirect("routing:queue")
+
+
+@role_required(roles.REQUISITIONER, roles.CLERK)
+def routing_preview(request: HttpRequest) -> HttpResponse:
+    """htmx, for the order form: which office an order at this level from this pickup would go to."""
+    municipality = (
+        Municipality.objects.select_related("trust").filter(number=request.GET.get("municipality", "")).first()
+    )
+    level = request.GET.get("level", "")
+    office = None
+    if municipality is not None and level in LEVELS:
+        if municipality.trust_id:
+            area = area_for_municipality(municipality)
+        else:
+            trust = request.user.unit.effective_trust if request.user.unit_id else None
+            area = area_for_trust(trust) if trust else None
+        office = resolve(level, area, on=timezone.localdate()) if area else None
+    return render(request, "routing/_preview.html", {"office": office, "level": level})

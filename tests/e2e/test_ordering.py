@@ -43,6 +43,7 @@ def test_a_clinician_orders_a_taxi_and_sees_it_listed(page, login, clinician):
     answer_taxi_checklist(page)
     expect(page.locator("#recommendation")).to_contain_text("Drosje")
     expect(page.locator("#level_taxi")).to_be_checked()
+    expect(page.locator("#routing-preview")).to_contain_text("Pasientreiser Oslo universitetssykehus")
     page.get_by_role("button", name="Se over bestillingen").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Se over bestillingen")
     page.get_by_role("button", name="Send bestillingen").click()
@@ -114,3 +115,15 @@ def test_a_keyboard_only_user_completes_the_checklist(page, login, clinician):
     page.keyboard.press("ArrowDown")
     expect(page.locator("#q_mobility_walks_with_aid")).to_be_checked()
     expect(page.locator("#recommendation")).to_contain_text("Drosje")
+
+
+def test_a_patient_the_unit_has_ordered_for_before_is_filled_in(page, login, clinician):
+    from tests.requisitions.factories import requisition_for
+
+    earlier = requisition_for(clinician)
+    login(clinician)
+    page.goto("/bestillinger/ny/")
+    page.get_by_label("Fødselsnummer (11 siffer)").fill(earlier.patient.national_id)
+    page.get_by_label("Fødselsnummer (11 siffer)").press("Tab")
+    expect(page.get_by_label("Fullt navn")).to_have_value(earlier.patient.name)
+    expect(page.locator("#postal_code-place")).to_contain_text("Oslo")

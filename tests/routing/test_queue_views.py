@@ -74,3 +74,30 @@ def test_a_returned_order_is_answered_and_routed_again(
     requisition.refresh_from_db()
     assert requisition.status == Status.ROUTED
     assert "rullator" in requisition.notes
+
+
+@pytest.mark.parametrize(
+    ("municipality", "level", "expected"),
+    [
+        ("0301", "taxi", "Pasientreiser Oslo universitetssykehus"),
+        ("3301", "white_car", "AMK Vestre Viken"),
+        ("4601", "taxi", "Pasientreiser Oslo universitetssykehus"),
+    ],  # Bergen: outside the region, the unit's trust
+)
+def test_the_order_form_previews_the_office(client, clinician, municipality, level, expected):
+    client.force_login(clinician)
+    html = client.get(f"/kontor/forhandsvisning/?municipality={municipality}&level={level}").content.decode()
+    assert expected in html
+
+
+def test_the_preview_is_for_ordering_roles_only(client, office_worker):
+    client.force_login(office_worker)
+    assert client.get("/kontor/forhandsvisning/?municipality=0301&level=taxi").status_code == 403
+
+
+def test_the_level_section_asks_for_the_preview_once_the_pickup_is_known(client, clinician):
+    from tests.requisitions.test_web_order import form_data
+
+    client.force_login(clinician)
+    html = client.post("/bestillinger/sjekkliste/?oob=1", form_data(), HTTP_HX_REQUEST="true").content.decode()
+    assert "/kontor/forhandsvisning/?municipality=0301&amp;level=taxi" in html
