@@ -75,7 +75,10 @@ def _trip_facts(request_data) -> tuple[str | None, bool]:
     preview) and whether a Helseekspress route serves the trip."""
     form = OrderForm(request_data)
     form.is_valid()
-    data = form.cleaned_data
+    return _trip_facts_of(form.cleaned_data)
+
+
+def _trip_facts_of(data: dict) -> tuple[str | None, bool]:
     home_postal = data.get("postal_code")
     origin = (
         home_postal
@@ -241,7 +244,7 @@ def _validated(request, form):
     if not form.is_valid():
         _result, answer_errors = beon.validate_partial(ruleset, {**answers, "helseekspress_available": False})
         return None, answer_errors
-    answers["helseekspress_available"] = _trip_facts(request.POST)[1]
+    answers["helseekspress_available"] = _trip_facts_of(form.cleaned_data)[1]
     orders = [form.order_for(day, answers) for day in form.series_dates()]
     try:
         now = timezone.now()
@@ -400,6 +403,16 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "requisitions/order_detail.html", context)
 
 
+def report_refusal(request: HttpRequest, exc: InputError | states.TransitionError) -> None:
+    """Tell the user why a service refused: every field message, or the transition's reason."""
+    if isinstance(exc, states.TransitionError):
+        messages.error(request, exc.message)
+        return
+    for field_messages in exc.errors.values():
+        for message in field_messages:
+            messages.error(request, message)
+
+
 def _transition_view(request, pk, target, note=""):
     requisition = access_requisition(request.user, pk, for_write=True)
     try:
@@ -410,13 +423,8 @@ def _transition_view(request, pk, target, note=""):
             target=target,
             note=note,
         )
-    except InputError as exc:
-        for messages_ in exc.errors.values():
-            for message in messages_:
-                messages.error(request, message)
-        return None
-    except states.TransitionError as exc:
-        messages.error(request, exc.message)
+    except (InputError, states.TransitionError) as exc:
+        report_refusal(request, exc)
         return None
     return requisition
 
@@ -479,12 +487,8 @@ def order_resubmit(request: HttpRequest, pk: int) -> HttpResponse:
             answer=request.POST.get("answer", ""),
             appointment_at=appointment,
         )
-    except InputError as exc:
-        for field_messages in exc.errors.values():
-            for message in field_messages:
-                messages.error(request, message)
-    except states.TransitionError as exc:
-        messages.error(request, exc.message)
+    except (InputError, states.TransitionError) as exc:
+        report_refusal(request, exc)
     else:
         messages.success(request, _("The order was sent again."))
     return redirect("requisitions:detail", pk=pk)

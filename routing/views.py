@@ -27,7 +27,7 @@ from requisitions.selectors import (
     with_details,
 )
 from requisitions.services import InputError, requisition_transition
-from requisitions.views import role_required
+from requisitions.views import report_refusal, role_required
 from routing.resolver import LEVELS, resolve
 from routing.selectors import area_for_municipality, area_for_trust
 
@@ -127,12 +127,8 @@ def office_act(request: HttpRequest, pk: int) -> HttpResponse:
             pickup_at=_parse_pickup(request.POST.get("pickup_at", "")),
             provider_note=request.POST.get("provider", ""),
         )
-    except InputError as exc:
-        for field_messages in exc.errors.values():
-            for message in field_messages:
-                messages.error(request, message)
-    except states.TransitionError as exc:
-        messages.error(request, exc.message)
+    except (InputError, states.TransitionError) as exc:
+        report_refusal(request, exc)
     else:
         messages.success(
             request, _("Order %(n)s is now %(status)s.") % {"n": pk, "status": Status(target).label.lower()}
